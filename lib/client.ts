@@ -1,0 +1,308 @@
+import { msgpackCodec, type Codec } from "./codec.ts";
+import { RpcError } from "./errors.ts";
+import { consoleLogger, unrefTimer, type Logger } from "./logger.ts";
+import { DEFAULT_MAX_MESSAGE_BYTES } from "./server.ts";
+import type { ClientTransport } from "./transport.ts";
+import { fromArray, HEARTBEAT_TOPIC, PING_FUNCTION, RESERVED_TOPIC_PREFIX, toArray, type Message, type Meta } from "./wire.ts";
+
+export interface CallOptions {
+  /** Overrides the client's default; 0 means no deadline. */
+  timeoutMs?: number;
+  /** Aborting it rejects the call with CANCELLED and tells the server to abort the handler. */
+  signal?: AbortSignal;
+  /** String key/values delivered to the handler's context. */
+  meta?: Meta;
+}
+
+export interface RpcClientOptions {
+  transport: ClientTransport;
+  /** Default: MessagePack. Client and server must agree. */
+  codec?: Codec;
+  /** Default deadline of a call. Default 10 000 ms. */
+  timeoutMs?: number;
+  /** Silence after which the server is deemed gone; 0 turns liveness off. Default 3000 ms. */
+  heartbeatToleranceMs?: number;
+  /** Calls allowed in flight at once; more are refused with RESOURCE_EXHAUSTED. Default 10 000. */
+  maxInFlight?: number;
+  /** Largest request this client sends. Default 16 MiB. */
+  maxMessageBytes?: number;
+  logger?: Logger;
+}
+
+export type ConnectionState = "idle" | "connecting" | "connected" | "disconnected";
+export type TopicHandler = (topic: string, data: unknown) => void;
+
+type ClientEvents = { connected: () => void; disconnected: (reason: string) => void };
+
+interface PendingCall {
+  resolve(value: unknown): void;
+  reject(error: RpcError): void;
+  timer: ReturnType<typeof setTimeout> | undefined;
+  detach: (() => void) | undefined;
+}
+
+/** Methods of T, each returning a Promise of its result: what `proxy<T>()` hands out. */
+export type Remote<T> = {
+  [K in keyof T]: T[K] extends (...args: infer A) => infer R ? (...args: A) => Promise<Awaited<R>> : never;
+};
+
+/** Calls a server's functions and receives its broadcasts, over any ClientTransport. */
+export class RpcClient {
+  readonly #transport: ClientTransport;
+  readonly #codec: Codec;
+  readonly #timeoutMs: number;
+  readonly #toleranceMs: number;
+  readonly #maxInFlight: number;
+  readonly #maxMessageBytes: number;
+  readonly #logger: Logger;
+  readonly #pending = new Map<number, PendingCall>();
+  readonly #subscriptions = new Map<string, Set<TopicHandler>>();
+  readonly #listeners: { [E in keyof ClientEvents]: Set<ClientEvents[E]> } = { connected: new Set(), disconnected: new Set() };
+  #state: ConnectionState = "idle";
+  #nextId = 1;
+  #liveness: ReturnType<typeof setTimeout> | undefined;
+
+  constructor(options: RpcClientOptions) {
+    this.#transport = options.transport;
+    this.#codec = options.codec ?? msgpackCodec();
+    this.#timeoutMs = options.timeoutMs ?? 10_000;
+    this.#toleranceMs = options.heartbeatToleranceMs ?? 3000;
+    this.#maxInFlight = options.maxInFlight ?? 10_000;
+    this.#maxMessageBytes = options.maxMessageBytes ?? DEFAULT_MAX_MESSAGE_BYTES;
+    this.#logger = options.logger ?? consoleLogger;
+  }
+
+  get state(): ConnectionState {
+    return this.#state;
+  }
+
+  get inFlight(): number {
+    return this.#pending.size;
+  }
+
+  async start(): Promise<void> {
+    if (this.#state !== "idle") return;
+    this.#state = "connecting";
+    await this.#transport.connect({
+      reply: (frame) => this.#onReply(frame),
+      broadcast: (topic, frame) => this.#onBroadcast(topic, frame),
+      linkDown: (reason) => this.#lost(reason),
+      linkUp: () => this.#alive(),
+    });
+    for (const prefix of this.#subscriptions.keys()) this.#transport.subscribe(prefix);
+    if (this.#toleranceMs <= 0) return this.#alive();
+    this.#transport.subscribe(HEARTBEAT_TOPIC);
+    this.#armLiveness();
+    // One round trip tells us the server is there, without waiting for its next heartbeat.
+    this.call(PING_FUNCTION, [], { timeoutMs: this.#toleranceMs }).then(
+      () => this.#alive(),
+      () => {}, // silence is handled by the liveness timer
+    );
+  }
+
+  /** Fails every call in flight with UNAVAILABLE and releases the transport. */
+  async stop(): Promise<void> {
+    if (this.#state === "idle") return;
+    this.#state = "idle";
+    clearTimeout(this.#liveness);
+    this.#failAll("UNAVAILABLE", "Client stopped");
+    await this.#transport.close();
+  }
+
+  on<E extends keyof ClientEvents>(event: E, listener: ClientEvents[E]): () => void {
+    this.#listeners[event].add(listener);
+    return () => this.#listeners[event].delete(listener);
+  }
+
+  call<R = unknown>(name: string, args: readonly unknown[] = [], options: CallOptions = {}): Promise<R> {
+    return new Promise<R>((resolve, reject) => {
+      const refuse = (code: RpcError["code"], message: string) => reject(new RpcError(code, message));
+      if (this.#state === "idle") return refuse("UNAVAILABLE", "Client is not started");
+      if (this.#state === "disconnected") return refuse("UNAVAILABLE", "Not connected: no heartbeat from the server");
+      if (options.signal?.aborted) return refuse("CANCELLED", "Cancelled before it was sent");
+      if (this.#pending.size >= this.#maxInFlight) return refuse("RESOURCE_EXHAUSTED", `Too many calls in flight (${this.#maxInFlight})`);
+
+      const id = this.#nextId++;
+      const timeoutMs = options.timeoutMs ?? this.#timeoutMs;
+      let frame: Uint8Array;
+      try {
+        frame = this.#encode({ kind: "request", id, name, args: [...args], timeoutMs, meta: options.meta ?? {} });
+      } catch (error) {
+        return refuse("INVALID_ARGUMENT", `Arguments could not be encoded: ${error instanceof Error ? error.message : String(error)}`);
+      }
+      if (frame.byteLength > this.#maxMessageBytes) {
+        return refuse("RESOURCE_EXHAUSTED", `Request of ${frame.byteLength} bytes exceeds maxMessageBytes ${this.#maxMessageBytes}`);
+      }
+
+      const pending: PendingCall = { resolve: resolve as (value: unknown) => void, reject, timer: undefined, detach: undefined };
+      if (timeoutMs > 0) {
+        pending.timer = setTimeout(() => {
+          // A server never heard from is "not there", not "slow".
+          const code = this.#state === "connected" ? "TIMEOUT" : "UNAVAILABLE";
+          this.#settle(id)?.reject(new RpcError(code, `No reply to "${name}" within ${timeoutMs} ms`));
+        }, timeoutMs);
+      }
+      const signal = options.signal;
+      if (signal) {
+        const onAbort = () => {
+          if (!this.#settle(id)) return;
+          this.#trySend(this.#encode({ kind: "cancel", id }));
+          reject(new RpcError("CANCELLED", `Call to "${name}" was cancelled`, { cause: signal.reason }));
+        };
+        signal.addEventListener("abort", onAbort, { once: true });
+        pending.detach = () => signal.removeEventListener("abort", onAbort);
+      }
+      this.#pending.set(id, pending);
+      const failure = this.#trySend(frame);
+      if (failure) this.#settle(id)?.reject(new RpcError("UNAVAILABLE", `Request could not be sent: ${failure}`));
+    });
+  }
+
+  /** A typed stub: `client.proxy<Api>().add(1, 2)` is `client.call("add", [1, 2])`. */
+  proxy<T extends object>(options: CallOptions = {}): Remote<T> {
+    return new Proxy({} as Remote<T>, {
+      get: (_target, property) => {
+        // Not thenable, so `await client.proxy()` does not turn into a call named "then".
+        if (typeof property !== "string" || property === "then") return undefined;
+        return (...args: unknown[]) => this.call(property, args, options);
+      },
+    });
+  }
+
+  /**
+   * Receive broadcasts whose topic starts with `prefix` ("" for all). Returns a function that
+   * undoes this subscription.
+   */
+  subscribe(prefix: string, handler: TopicHandler): () => void {
+    if (typeof prefix !== "string") throw new TypeError("Topic prefix must be a string");
+    if (typeof handler !== "function") throw new TypeError("Topic handler must be a function");
+    let handlers = this.#subscriptions.get(prefix);
+    if (!handlers) {
+      handlers = new Set();
+      this.#subscriptions.set(prefix, handlers);
+      if (this.#state !== "idle") this.#transport.subscribe(prefix);
+    }
+    handlers.add(handler);
+    return () => this.unsubscribe(prefix, handler);
+  }
+
+  /** Remove one handler, or every handler of `prefix` when none is given. */
+  unsubscribe(prefix: string, handler?: TopicHandler): void {
+    const handlers = this.#subscriptions.get(prefix);
+    if (!handlers) return;
+    if (handler) handlers.delete(handler);
+    else handlers.clear();
+    if (handlers.size > 0) return;
+    this.#subscriptions.delete(prefix);
+    if (this.#state !== "idle" && prefix !== HEARTBEAT_TOPIC) this.#transport.unsubscribe(prefix);
+  }
+
+  #onReply(frame: Uint8Array): void {
+    let message: Message;
+    try {
+      message = fromArray(this.#codec.decode(frame));
+    } catch (error) {
+      this.#logger.warn(`Dropped a malformed reply: ${error instanceof Error ? error.message : String(error)}`);
+      return;
+    }
+    if (message.kind !== "result" && message.kind !== "error") {
+      this.#logger.warn(`Dropped a ${message.kind} frame on the reply channel`);
+      return;
+    }
+    const pending = this.#settle(message.id);
+    if (!pending) return; // late reply to a call that timed out or was cancelled
+    if (message.kind === "result") pending.resolve(message.value);
+    else pending.reject(new RpcError(message.code, message.message));
+  }
+
+  #onBroadcast(topic: string, frame: Uint8Array): void {
+    let message: Message;
+    try {
+      message = fromArray(this.#codec.decode(frame));
+    } catch (error) {
+      this.#logger.warn(`Dropped a malformed broadcast on "${topic}": ${error instanceof Error ? error.message : String(error)}`);
+      return;
+    }
+    if (message.kind === "heartbeat") {
+      if (topic !== HEARTBEAT_TOPIC) return;
+      if (message.state === "alive") this.#alive();
+      else this.#lost("Server is stopping");
+      return;
+    }
+    if (message.kind !== "event") return;
+    const reserved = topic.startsWith(RESERVED_TOPIC_PREFIX);
+    for (const [prefix, handlers] of this.#subscriptions) {
+      if (!topic.startsWith(prefix) || (reserved && !prefix.startsWith(RESERVED_TOPIC_PREFIX))) continue;
+      for (const handler of handlers) {
+        try {
+          handler(topic, message.data);
+        } catch (error) {
+          this.#logger.error(`Handler for "${prefix}" threw on "${topic}"`, error);
+        }
+      }
+    }
+  }
+
+  /** Heartbeat seen: (re)arm the liveness timer and, after an outage, resubscribe. */
+  #alive(): void {
+    if (this.#state === "idle") return;
+    this.#armLiveness();
+    if (this.#state === "connected") return;
+    const wasDown = this.#state === "disconnected";
+    this.#state = "connected";
+    if (wasDown) for (const prefix of this.#subscriptions.keys()) this.#transport.subscribe(prefix);
+    this.#emit("connected");
+  }
+
+  #lost(reason: string): void {
+    if (this.#state === "idle" || this.#state === "disconnected") return;
+    const what = this.#state === "connecting" ? "Server unreachable" : "Connection lost";
+    this.#state = "disconnected";
+    this.#failAll("UNAVAILABLE", `${what}: ${reason}`);
+    this.#emit("disconnected", reason);
+  }
+
+  #armLiveness(): void {
+    if (this.#toleranceMs <= 0) return;
+    clearTimeout(this.#liveness);
+    this.#liveness = setTimeout(() => this.#lost(`no heartbeat for ${this.#toleranceMs} ms`), this.#toleranceMs);
+    unrefTimer(this.#liveness);
+  }
+
+  #settle(id: number): PendingCall | undefined {
+    const pending = this.#pending.get(id);
+    if (!pending) return undefined;
+    this.#pending.delete(id);
+    clearTimeout(pending.timer);
+    pending.detach?.();
+    return pending;
+  }
+
+  #failAll(code: RpcError["code"], message: string): void {
+    for (const id of [...this.#pending.keys()]) this.#settle(id)?.reject(new RpcError(code, message));
+  }
+
+  #emit<E extends keyof ClientEvents>(event: E, ...args: Parameters<ClientEvents[E]>): void {
+    for (const listener of this.#listeners[event]) {
+      try {
+        (listener as (...a: Parameters<ClientEvents[E]>) => void)(...args);
+      } catch (error) {
+        this.#logger.error(`"${event}" listener threw`, error);
+      }
+    }
+  }
+
+  #encode(message: Message): Uint8Array {
+    return this.#codec.encode(toArray(message));
+  }
+
+  /** Returns the failure's message, or undefined when the frame went out. */
+  #trySend(frame: Uint8Array): string | undefined {
+    try {
+      this.#transport.send(frame);
+      return undefined;
+    } catch (error) {
+      return error instanceof Error ? error.message : String(error);
+    }
+  }
+}

@@ -1,0 +1,56 @@
+import { Decoder, Encoder } from "@msgpack/msgpack";
+
+/**
+ * Turns a message (plain data) into bytes and back. Decoders build plain data only: nothing
+ * from the wire is ever executed or turned into class instances.
+ */
+export interface Codec {
+  readonly name: string;
+  encode(value: unknown): Uint8Array;
+  /** Throws on malformed input. */
+  decode(bytes: Uint8Array): unknown;
+}
+
+/** Bounds on what one decoded message may hold, so a hostile peer cannot exhaust memory. */
+export interface DecodeLimits {
+  maxStrLength?: number;
+  maxBinLength?: number;
+  maxArrayLength?: number;
+  maxMapLength?: number;
+}
+
+const DEFAULT_LIMITS: Required<DecodeLimits> = {
+  maxStrLength: 16 * 1024 * 1024,
+  maxBinLength: 64 * 1024 * 1024,
+  maxArrayLength: 1_000_000,
+  maxMapLength: 100_000,
+};
+
+/** The default codec: MessagePack. `__proto__` keys are refused by the decoder. */
+export function msgpackCodec(limits: DecodeLimits = {}): Codec {
+  const l = { ...DEFAULT_LIMITS, ...limits };
+  const encoder = new Encoder({ ignoreUndefined: true });
+  const decoder = new Decoder({
+    maxStrLength: l.maxStrLength,
+    maxBinLength: l.maxBinLength,
+    maxArrayLength: l.maxArrayLength,
+    maxMapLength: l.maxMapLength,
+    maxExtLength: 16, // room for the timestamp extension (Date), nothing more
+  });
+  return {
+    name: "msgpack",
+    encode: (value) => encoder.encode(value),
+    decode: (bytes) => decoder.decode(bytes),
+  };
+}
+
+/** JSON as UTF-8: human-readable on the wire, for debugging and non-msgpack peers. */
+export function jsonCodec(): Codec {
+  const encoder = new TextEncoder();
+  const decoder = new TextDecoder("utf-8", { fatal: true });
+  return {
+    name: "json",
+    encode: (value) => encoder.encode(JSON.stringify(value)),
+    decode: (bytes) => JSON.parse(decoder.decode(bytes)) as unknown,
+  };
+}

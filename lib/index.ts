@@ -1,0 +1,17 @@
+export { RpcServer, type CallContext, type Handler, type RegisterOptions, type RpcServerOptions } from "./server.ts";
+export {
+  RpcClient,
+  type CallOptions,
+  type ConnectionState,
+  type Remote,
+  type RpcClientOptions,
+  type TopicHandler,
+} from "./client.ts";
+export { RpcError, RPC_CODES, isRpcCode, type RpcCode } from "./errors.ts";
+export { jsonCodec, msgpackCodec, type Codec, type DecodeLimits } from "./codec.ts";
+export { withFaults, type FaultControls, type FaultOptions } from "./faults.ts";
+export { tap, type TapFrame, type TapOptions } from "./tap.ts";
+export { intercept, type Channel, type Direction, type FrameEvent, type FrameFilter } from "./intercept.ts";
+export { consoleLogger, type Logger } from "./logger.ts";
+export { HEARTBEAT_TOPIC, WIRE_VERSION, type Meta } from "./wire.ts";
+export type { ClientSink, ClientTransport, PeerId, ServerSink, ServerTransport } from "./transport.ts";

@@ -1,0 +1,69 @@
+import type { ClientTransport, PeerId, ServerTransport } from "./transport.ts";
+
+export type Direction = "in" | "out";
+/** request: client → server; reply: server → client; broadcast: server → subscribers. */
+export type Channel = "request" | "reply" | "broadcast";
+
+/** One frame passing through a wrapped transport, seen from the wrapped side. */
+export interface FrameEvent {
+  direction: Direction;
+  channel: Channel;
+  frame: Uint8Array;
+  /** Broadcasts only. */
+  topic?: string;
+  /** Server side only: the peer the frame came from or goes to. */
+  peer?: PeerId;
+}
+
+/** Decides a frame's fate: call `forward()` now, later, or never. Must not throw. */
+export type FrameFilter = (event: FrameEvent, forward: () => void) => void;
+
+export type AnyTransport = ServerTransport | ClientTransport;
+
+export function isServerTransport(transport: AnyTransport): transport is ServerTransport {
+  return "listen" in transport;
+}
+
+/**
+ * Wrap a transport so every frame, in both directions, passes through `filter`. The building
+ * block of the fault injector and the wire tap (an interceptor: `next => next`).
+ */
+export function intercept<T extends AnyTransport>(transport: T, filter: FrameFilter, onClose?: () => void): T {
+  const wrapped = isServerTransport(transport) ? interceptServer(transport, filter) : interceptClient(transport, filter);
+  if (!onClose) return wrapped as T;
+  const close = wrapped.close.bind(wrapped);
+  wrapped.close = async () => {
+    onClose();
+    await close();
+  };
+  return wrapped as T;
+}
+
+function interceptServer(inner: ServerTransport, filter: FrameFilter): ServerTransport {
+  return {
+    listen: (sink) =>
+      inner.listen({
+        request: (frame, peer) => filter({ direction: "in", channel: "request", frame, peer }, () => sink.request(frame, peer)),
+        ...(sink.peerClosed ? { peerClosed: (peer: PeerId) => sink.peerClosed?.(peer) } : {}),
+      }),
+    reply: (peer, frame) => filter({ direction: "out", channel: "reply", frame, peer }, () => inner.reply(peer, frame)),
+    publish: (topic, frame) => filter({ direction: "out", channel: "broadcast", frame, topic }, () => inner.publish(topic, frame)),
+    close: () => inner.close(),
+  };
+}
+
+function interceptClient(inner: ClientTransport, filter: FrameFilter): ClientTransport {
+  return {
+    connect: (sink) =>
+      inner.connect({
+        reply: (frame) => filter({ direction: "in", channel: "reply", frame }, () => sink.reply(frame)),
+        broadcast: (topic, frame) => filter({ direction: "in", channel: "broadcast", frame, topic }, () => sink.broadcast(topic, frame)),
+        linkDown: (reason) => sink.linkDown?.(reason),
+        linkUp: () => sink.linkUp?.(),
+      }),
+    send: (frame) => filter({ direction: "out", channel: "request", frame }, () => inner.send(frame)),
+    subscribe: (prefix) => inner.subscribe(prefix),
+    unsubscribe: (prefix) => inner.unsubscribe(prefix),
+    close: () => inner.close(),
+  };
+}

@@ -1,0 +1,57 @@
+import { msgpackCodec, type Codec } from "./codec.ts";
+import { intercept, type AnyTransport, type Channel, type Direction } from "./intercept.ts";
+import type { RpcCode } from "./errors.ts";
+import type { PeerId } from "./transport.ts";
+import { fromArray } from "./wire.ts";
+
+/** One frame as the wire tap reports it. */
+export interface TapFrame {
+  direction: Direction;
+  channel: Channel;
+  kind: "request" | "cancel" | "result" | "error" | "event" | "heartbeat" | "malformed";
+  /** Correlates a request with its result or error. */
+  id?: number;
+  /** Function name (requests). */
+  name?: string;
+  /** Broadcast topic. */
+  topic?: string;
+  /** Error code (errors). */
+  code?: RpcCode;
+  peer?: PeerId;
+  bytes: number;
+  /** Milliseconds since the epoch. */
+  time: number;
+  /** The decoded payload: arguments, result value, error message or event data. */
+  payload?: unknown;
+}
+
+export interface TapOptions {
+  /** Must match the codec of the server and client. Default MessagePack. */
+  codec?: Codec;
+}
+
+/** Report every frame passing through `transport`, both ways, then pass it on unchanged. */
+export function tap<T extends AnyTransport>(transport: T, onFrame: (frame: TapFrame) => void, options: TapOptions = {}): T {
+  const codec = options.codec ?? msgpackCodec();
+  return intercept(transport, (event, forward) => {
+    const report: TapFrame = { direction: event.direction, channel: event.channel, kind: "malformed", bytes: event.frame.byteLength, time: Date.now() };
+    if (event.topic !== undefined) report.topic = event.topic;
+    if (event.peer !== undefined) report.peer = event.peer;
+    try {
+      const message = fromArray(codec.decode(event.frame));
+      report.kind = message.kind;
+      if ("id" in message) report.id = message.id;
+      if (message.kind === "request") Object.assign(report, { name: message.name, payload: message.args });
+      else if (message.kind === "result") report.payload = message.value;
+      else if (message.kind === "error") Object.assign(report, { code: message.code, payload: message.message });
+      else if (message.kind === "event") report.payload = message.data;
+    } catch {
+      // reported as "malformed"; the receiving side decides what to do with it
+    }
+    try {
+      onFrame(report);
+    } finally {
+      forward();
+    }
+  });
+}

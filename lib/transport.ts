@@ -1,0 +1,56 @@
+/**
+ * The seam between the RPC core and a carrier. A transport moves opaque frames; request ids,
+ * the pending-call map, timeouts, heartbeats and retries live in the core, never here.
+ *
+ * Two channels, as in VeighNa's RpcService (REQ/REP + PUB/SUB):
+ * - request/response: a client sends request frames; the server replies to the peer it came from;
+ * - broadcast: the server publishes `(topic, frame)`; a client receives the topics whose prefix it
+ *   subscribed to (ZeroMQ SUB semantics: the empty prefix means every topic).
+ */
+
+/** Opaque identity of a connected client, stable for the life of its connection. */
+export type PeerId = string;
+
+/** What a server transport delivers upward. */
+export interface ServerSink {
+  /** A request frame arrived from `peer`. */
+  request(frame: Uint8Array, peer: PeerId): void;
+  /** Optional: the transport knows that `peer` went away (memory, MessagePort, WebSocket). */
+  peerClosed?(peer: PeerId): void;
+}
+
+export interface ServerTransport {
+  /** Bind or open, then deliver every request to `sink`. Rejects if it cannot (e.g. address in use). */
+  listen(sink: ServerSink): Promise<void>;
+  /** Send a reply frame to one peer. A peer that is gone is silently skipped (its calls fail on its side). */
+  reply(peer: PeerId, frame: Uint8Array): void;
+  /** Send a frame to every peer subscribed to a prefix of `topic`. */
+  publish(topic: string, frame: Uint8Array): void;
+  /** Release every socket, port and timer. Idempotent. */
+  close(): Promise<void>;
+}
+
+/** What a client transport delivers upward. */
+export interface ClientSink {
+  /** A reply frame arrived for one of our requests. */
+  reply(frame: Uint8Array): void;
+  /** A broadcast frame arrived on a topic we subscribed to (or a prefix of it). */
+  broadcast(topic: string, frame: Uint8Array): void;
+  /** Optional: the transport knows the link is gone (the core then fails in-flight calls with UNAVAILABLE). */
+  linkDown?(reason: string): void;
+  /** Optional: the transport knows the link is back. */
+  linkUp?(): void;
+}
+
+export interface ClientTransport {
+  /** Connect (or start connecting; ZeroMQ-style transports may connect lazily) and deliver to `sink`. */
+  connect(sink: ClientSink): Promise<void>;
+  /** Send a request frame. Throws if the frame cannot be queued at all. */
+  send(frame: Uint8Array): void;
+  /** Receive broadcasts whose topic starts with `prefix`. Idempotent per prefix. */
+  subscribe(prefix: string): void;
+  /** Stop receiving `prefix`. Idempotent. */
+  unsubscribe(prefix: string): void;
+  /** Release every socket, port and timer. Idempotent. */
+  close(): Promise<void>;
+}

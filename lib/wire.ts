@@ -1,0 +1,137 @@
+/**
+ * tradewire's own wire format, version 1. Every frame is one codec-encoded array whose first
+ * two elements are the format version and the message kind:
+ *
+ *   [1, 0, id, name, args, timeoutMs, meta]   request    (client → server)
+ *   [1, 1, id]                                cancel     (client → server)
+ *   [1, 2, id, value]                         result     (server → client)
+ *   [1, 3, id, code, message]                 error      (server → client)
+ *   [1, 4, data]                              event      (broadcast; the topic travels beside it)
+ *   [1, 5, state]                             heartbeat  (broadcast on HEARTBEAT_TOPIC)
+ *
+ * `id` is a non-negative integer chosen by the client; `timeoutMs` is the time left until the
+ * caller's deadline (relative, so clocks need not agree), 0 for none; `meta` is a map of strings.
+ * Parsing checks the shape and returns plain data only.
+ */
+import { isRpcCode, type RpcCode } from "./errors.ts";
+
+export const WIRE_VERSION = 1;
+
+export const Kind = {
+  request: 0,
+  cancel: 1,
+  result: 2,
+  error: 3,
+  event: 4,
+  heartbeat: 5,
+} as const;
+
+/** Broadcast topics starting with `$` are the framework's; user topics may not start with it. */
+export const RESERVED_TOPIC_PREFIX = "$";
+export const HEARTBEAT_TOPIC = "$tw.heartbeat";
+/** Function names starting with `$` are the framework's too; `$tw.ping` answers "pong". */
+export const RESERVED_FUNCTION_PREFIX = "$";
+export const PING_FUNCTION = "$tw.ping";
+
+export type Meta = Record<string, string>;
+
+export type RequestMessage = {
+  kind: "request";
+  id: number;
+  name: string;
+  args: unknown[];
+  timeoutMs: number;
+  meta: Meta;
+};
+export type CancelMessage = { kind: "cancel"; id: number };
+export type ResultMessage = { kind: "result"; id: number; value: unknown };
+export type ErrorMessage = { kind: "error"; id: number; code: RpcCode; message: string };
+export type EventMessage = { kind: "event"; data: unknown };
+export type HeartbeatMessage = { kind: "heartbeat"; state: "alive" | "stopping" };
+
+export type ClientToServer = RequestMessage | CancelMessage;
+export type ServerToClient = ResultMessage | ErrorMessage;
+export type Broadcast = EventMessage | HeartbeatMessage;
+export type Message = ClientToServer | ServerToClient | Broadcast;
+
+/** A frame that is not a valid message of the expected direction. */
+export class MalformedFrameError extends Error {
+  override name = "MalformedFrameError";
+  /** The request id, when it could be read: the server then answers INVALID_ARGUMENT to it. */
+  readonly id: number | undefined;
+  constructor(message: string, id?: number) {
+    super(message);
+    this.id = id;
+  }
+}
+
+export function toArray(message: Message): unknown[] {
+  switch (message.kind) {
+    case "request": {
+      const meta = Object.keys(message.meta).length > 0 ? message.meta : null;
+      return [WIRE_VERSION, Kind.request, message.id, message.name, message.args, message.timeoutMs, meta];
+    }
+    case "cancel":
+      return [WIRE_VERSION, Kind.cancel, message.id];
+    case "result":
+      return [WIRE_VERSION, Kind.result, message.id, message.value];
+    case "error":
+      return [WIRE_VERSION, Kind.error, message.id, message.code, message.message];
+    case "event":
+      return [WIRE_VERSION, Kind.event, message.data];
+    case "heartbeat":
+      return [WIRE_VERSION, Kind.heartbeat, message.state];
+  }
+}
+
+/** Read the version/kind header and the fields of any message; throws MalformedFrameError. */
+export function fromArray(value: unknown): Message {
+  if (!Array.isArray(value) || value.length < 3) throw new MalformedFrameError("Frame is not a message array");
+  const [version, kind] = value;
+  if (version !== WIRE_VERSION) throw new MalformedFrameError(`Unsupported wire version ${String(version)}`);
+  switch (kind) {
+    case Kind.request: {
+      const id = readId(value[2]);
+      const [, , , name, args, timeoutMs, meta] = value;
+      if (typeof name !== "string" || name.length === 0) throw new MalformedFrameError("Request has no function name", id);
+      if (!Array.isArray(args)) throw new MalformedFrameError("Request arguments are not an array", id);
+      if (typeof timeoutMs !== "number" || !(timeoutMs >= 0)) throw new MalformedFrameError("Request timeout is not a non-negative number", id);
+      return { kind: "request", id, name, args, timeoutMs, meta: readMeta(meta, id) };
+    }
+    case Kind.cancel:
+      return { kind: "cancel", id: readId(value[2]) };
+    case Kind.result:
+      return { kind: "result", id: readId(value[2]), value: value[3] };
+    case Kind.error: {
+      const id = readId(value[2]);
+      const [, , , code, message] = value;
+      if (!isRpcCode(code) || typeof message !== "string") throw new MalformedFrameError("Error reply has no valid code", id);
+      return { kind: "error", id, code, message };
+    }
+    case Kind.event:
+      return { kind: "event", data: value[2] };
+    case Kind.heartbeat: {
+      const state = value[2];
+      if (state !== "alive" && state !== "stopping") throw new MalformedFrameError("Heartbeat has an unknown state");
+      return { kind: "heartbeat", state };
+    }
+    default:
+      throw new MalformedFrameError(`Unknown message kind ${String(kind)}`);
+  }
+}
+
+function readId(id: unknown): number {
+  if (typeof id !== "number" || !Number.isSafeInteger(id) || id < 0) throw new MalformedFrameError("Message id is not a non-negative integer");
+  return id;
+}
+
+function readMeta(meta: unknown, id: number): Meta {
+  if (meta === null || meta === undefined) return {};
+  if (typeof meta !== "object" || Array.isArray(meta) || ArrayBuffer.isView(meta)) throw new MalformedFrameError("Request meta is not a map", id);
+  const out: Meta = {};
+  for (const [key, v] of Object.entries(meta)) {
+    if (typeof v !== "string") throw new MalformedFrameError(`Request meta "${key}" is not a string`, id);
+    out[key] = v;
+  }
+  return out;
+}
