@@ -3,7 +3,7 @@ import { RpcError } from "./errors.ts";
 import { consoleLogger, unrefTimer, type Logger } from "./logger.ts";
 import { DEFAULT_MAX_MESSAGE_BYTES } from "./server.ts";
 import type { ClientTransport } from "./transport.ts";
-import { fromArray, HEARTBEAT_TOPIC, PING_FUNCTION, RESERVED_TOPIC_PREFIX, toArray, type Message, type Meta } from "./wire.ts";
+import { fromArray, HEARTBEAT_TOPIC, MAX_TIMER_MS, PING_FUNCTION, RESERVED_TOPIC_PREFIX, toArray, type Message, type Meta } from "./wire.ts";
 
 export interface CallOptions {
   /** Overrides the client's default; 0 means no deadline. */
@@ -123,7 +123,8 @@ export class RpcClient {
       if (this.#pending.size >= this.#maxInFlight) return refuse("RESOURCE_EXHAUSTED", `Too many calls in flight (${this.#maxInFlight})`);
 
       const id = this.#nextId++;
-      const timeoutMs = options.timeoutMs ?? this.#timeoutMs;
+      const timeoutMs = Math.min(options.timeoutMs ?? this.#timeoutMs, MAX_TIMER_MS);
+      if (!(timeoutMs >= 0)) return reject(new RangeError("timeoutMs must be a non-negative number"));
       let frame: Uint8Array;
       try {
         frame = this.#encode({ kind: "request", id, name, args: [...args], timeoutMs, meta: options.meta ?? {} });

@@ -1,4 +1,5 @@
 import type { StandardSchemaV1 } from "@standard-schema/spec";
+import { ActiveCall, ActiveCalls } from "./active-calls.ts";
 import { msgpackCodec, type Codec } from "./codec.ts";
 import { RpcError, type RpcCode } from "./errors.ts";
 import { consoleLogger, unrefTimer, type Logger } from "./logger.ts";
@@ -51,11 +52,6 @@ interface Registration {
   input: StandardSchemaV1 | undefined;
 }
 
-interface ActiveCall {
-  controller: AbortController;
-  timer: ReturnType<typeof setTimeout> | undefined;
-}
-
 export const DEFAULT_MAX_MESSAGE_BYTES = 16 * 1024 * 1024;
 
 /** Serves registered functions to every client of one transport, and publishes topics to them. */
@@ -66,7 +62,7 @@ export class RpcServer {
   readonly #maxMessageBytes: number;
   readonly #logger: Logger;
   readonly #functions = new Map<string, Registration>([[PING_FUNCTION, { fn: () => "pong", input: undefined }]]);
-  readonly #active = new Map<string, ActiveCall>();
+  readonly #active = new ActiveCalls();
   #heartbeat: ReturnType<typeof setInterval> | undefined;
   #running = false;
 
@@ -124,11 +120,9 @@ export class RpcServer {
     clearInterval(this.#heartbeat);
     this.#heartbeat = undefined;
     if (this.#heartbeatMs > 0) this.#send(() => this.#transport.publish(HEARTBEAT_TOPIC, this.#encode({ kind: "heartbeat", state: "stopping" })));
-    for (const [key, call] of this.#active) {
-      const [peer, id] = splitKey(key);
-      this.#finish(key, call);
-      call.controller.abort(new RpcError("UNAVAILABLE", "Server is stopping"));
-      this.#replyError(peer, id, "UNAVAILABLE", "Server is stopping");
+    for (const call of this.#active.takeAll()) {
+      call.abort(new RpcError("UNAVAILABLE", "Server is stopping"));
+      this.#replyError(call.peer, call.id, "UNAVAILABLE", "Server is stopping");
     }
     await this.#transport.close();
   }
@@ -169,80 +163,88 @@ export class RpcServer {
       }
       return;
     }
-    if (message.kind === "request") void this.#serve(message, peer);
+    if (message.kind === "request") this.#serve(message, peer);
     else if (message.kind === "cancel") this.#cancel(peer, message.id);
     else this.#logger.warn(`Dropped a ${message.kind} frame from ${peer}: not a client message`);
   }
 
-  async #serve(request: RequestMessage, peer: PeerId): Promise<void> {
+  #serve(request: RequestMessage, peer: PeerId): void {
     const registration = this.#functions.get(request.name);
     if (!registration) {
       this.#replyError(peer, request.id, "NOT_FOUND", `No function named "${request.name}"`);
       return;
     }
-    const key = callKey(peer, request.id);
-    if (this.#active.has(key)) {
+    if (this.#active.get(peer, request.id)) {
       this.#replyError(peer, request.id, "INVALID_ARGUMENT", `Call id ${request.id} is already in flight`);
       return;
     }
-    const controller = new AbortController();
-    const call: ActiveCall = { controller, timer: undefined };
-    if (request.timeoutMs > 0) {
-      call.timer = setTimeout(() => {
-        this.#finish(key, call);
-        controller.abort(new RpcError("TIMEOUT", `Deadline of ${request.timeoutMs} ms exceeded`));
-      }, request.timeoutMs);
-    }
-    this.#active.set(key, call);
-
-    let outcome: { value: unknown } | { error: RpcError };
+    const call: ActiveCall = new ActiveCall(peer, request.id, request.timeoutMs, () => {
+      if (this.#active.remove(call)) call.abort(new RpcError("TIMEOUT", `Deadline of ${request.timeoutMs} ms exceeded`));
+    });
+    this.#active.add(call);
+    const context: CallContext = {
+      get signal() {
+        return call.signal;
+      },
+      meta: request.meta,
+      functionName: request.name,
+      peer,
+    };
+    const done = (outcome: { value: unknown } | { error: unknown }) => this.#answer(request, call, outcome);
+    const run = (args: unknown[]) => {
+      // Sync handlers are answered without a detour through the microtask queue.
+      const result = registration.fn(...args, context);
+      if (isThenable(result)) result.then((value) => done({ value }), (error: unknown) => done({ error }));
+      else done({ value: result });
+    };
     try {
-      const args = registration.input ? await validate(registration.input, request.args) : request.args;
-      const context: CallContext = { signal: controller.signal, meta: request.meta, functionName: request.name, peer };
-      outcome = { value: await registration.fn(...args, context) };
+      if (!registration.input) return run(request.args);
+      validate(registration.input, request.args).then(
+        (args) => {
+          try {
+            run(args);
+          } catch (error) {
+            done({ error });
+          }
+        },
+        (error: unknown) => done({ error }),
+      );
     } catch (error) {
-      outcome = { error: RpcError.from(error) };
+      done({ error });
     }
+  }
+
+  #answer(request: RequestMessage, call: ActiveCall, outcome: { value: unknown } | { error: unknown }): void {
     // A call that was cancelled, timed out or cut off by stop() has been answered already (or needs no answer).
-    if (this.#active.get(key) !== call) return;
-    this.#finish(key, call);
+    if (!this.#active.remove(call)) return;
+    if (call.expired) return; // the caller has given up; its own deadline fired first
+    const { peer, id } = call;
     if ("error" in outcome) {
-      this.#replyError(peer, request.id, outcome.error.code, outcome.error.rawMessage);
+      const error = RpcError.from(outcome.error);
+      this.#replyError(peer, id, error.code, error.rawMessage);
       return;
     }
     let frame: Uint8Array;
     try {
-      frame = this.#encode({ kind: "result", id: request.id, value: outcome.value });
+      frame = this.#encode({ kind: "result", id, value: outcome.value });
     } catch (error) {
-      this.#replyError(peer, request.id, "INTERNAL", `Result of "${request.name}" could not be encoded: ${errorMessage(error)}`);
+      this.#replyError(peer, id, "INTERNAL", `Result of "${request.name}" could not be encoded: ${errorMessage(error)}`);
       return;
     }
     if (frame.byteLength > this.#maxMessageBytes) {
-      this.#replyError(peer, request.id, "RESOURCE_EXHAUSTED", `Reply of ${frame.byteLength} bytes exceeds maxMessageBytes ${this.#maxMessageBytes}`);
+      this.#replyError(peer, id, "RESOURCE_EXHAUSTED", `Reply of ${frame.byteLength} bytes exceeds maxMessageBytes ${this.#maxMessageBytes}`);
       return;
     }
     this.#send(() => this.#transport.reply(peer, frame));
   }
 
   #cancel(peer: PeerId, id: number): void {
-    const key = callKey(peer, id);
-    const call = this.#active.get(key);
-    if (!call) return;
-    this.#finish(key, call);
-    call.controller.abort(new RpcError("CANCELLED", "Cancelled by the caller"));
+    const call = this.#active.get(peer, id);
+    if (call && this.#active.remove(call)) call.abort(new RpcError("CANCELLED", "Cancelled by the caller"));
   }
 
   #abortPeer(peer: PeerId, reason: string): void {
-    for (const [key, call] of this.#active) {
-      if (splitKey(key)[0] !== peer) continue;
-      this.#finish(key, call);
-      call.controller.abort(new RpcError("CANCELLED", reason));
-    }
-  }
-
-  #finish(key: string, call: ActiveCall): void {
-    clearTimeout(call.timer);
-    this.#active.delete(key);
+    for (const call of this.#active.takeAll(peer)) call.abort(new RpcError("CANCELLED", reason));
   }
 
   #replyError(peer: PeerId, id: number, code: RpcCode, message: string): void {
@@ -277,13 +279,8 @@ async function validate(schema: StandardSchemaV1, args: unknown[]): Promise<unkn
   return result.value;
 }
 
-function callKey(peer: PeerId, id: number): string {
-  return `${id}:${peer}`;
-}
-
-function splitKey(key: string): [PeerId, number] {
-  const colon = key.indexOf(":");
-  return [key.slice(colon + 1), Number(key.slice(0, colon))];
+function isThenable(value: unknown): value is PromiseLike<unknown> {
+  return typeof value === "object" && value !== null && typeof (value as { then?: unknown }).then === "function";
 }
 
 function errorMessage(error: unknown): string {

@@ -35,6 +35,9 @@ export const PING_FUNCTION = "$tw.ping";
 
 export type Meta = Record<string, string>;
 
+/** Longest delay timers accept (2^31 - 1 ms, about 24.8 days); longer ones would fire at once. */
+export const MAX_TIMER_MS = 2_147_483_647;
+
 export type RequestMessage = {
   kind: "request";
   id: number;
@@ -95,7 +98,9 @@ export function fromArray(value: unknown): Message {
       const [, , , name, args, timeoutMs, meta] = value;
       if (typeof name !== "string" || name.length === 0) throw new MalformedFrameError("Request has no function name", id);
       if (!Array.isArray(args)) throw new MalformedFrameError("Request arguments are not an array", id);
-      if (typeof timeoutMs !== "number" || !(timeoutMs >= 0)) throw new MalformedFrameError("Request timeout is not a non-negative number", id);
+      if (typeof timeoutMs !== "number" || !(timeoutMs >= 0) || !Number.isFinite(timeoutMs)) {
+        throw new MalformedFrameError("Request timeout is not a finite non-negative number", id);
+      }
       return { kind: "request", id, name, args, timeoutMs, meta: readMeta(meta, id) };
     }
     case Kind.cancel:

@@ -36,14 +36,15 @@ function listen(endpoint: Endpoint, onEnvelope: (envelope: Envelope) => void): (
     // Messages that are not ours (other libraries may share a worker) are ignored.
     if (isEnvelope(data)) onEnvelope(data);
   };
-  if ("addEventListener" in endpoint) {
-    const listener = (event: MessageEvent) => accept(event.data);
-    endpoint.addEventListener("message", listener);
-    endpoint.start?.();
-    return () => endpoint.removeEventListener("message", listener);
+  // Node ports offer both styles; its EventEmitter style skips building a MessageEvent per message.
+  if ("on" in endpoint) {
+    endpoint.on("message", accept);
+    return () => void endpoint.off("message", accept);
   }
-  endpoint.on("message", accept);
-  return () => void endpoint.off("message", accept);
+  const listener = (event: MessageEvent) => accept(event.data);
+  endpoint.addEventListener("message", listener);
+  endpoint.start?.();
+  return () => endpoint.removeEventListener("message", listener);
 }
 
 function isEnvelope(data: unknown): data is Envelope {

@@ -1,0 +1,108 @@
+/**
+ * The core over in-process transports, each beside its bare baseline in the same run:
+ * memory (the RPC layer over the same memory transport with a raw echo), and a MessageChannel to
+ * a Node worker (bare postMessage ping-pong, and comlink over the same kind of port).
+ */
+import { MessageChannel, Worker } from "node:worker_threads";
+import * as Comlink from "comlink";
+import nodeEndpoint from "comlink/dist/esm/node-adapter.mjs";
+import { RpcClient, RpcServer } from "../lib/index.ts";
+import { memoryHub } from "../transports/memory.ts";
+import { messagePortClient } from "../transports/message-port.ts";
+import { roundTrips, row, throughput, percentile, type BenchRow } from "./stats.ts";
+
+export async function benchCore({ quick = false } = {}): Promise<BenchRow[]> {
+  const sequential = quick ? 3_000 : 20_000;
+  const pipelined = quick ? 20_000 : 100_000;
+  return [...(await benchMemory(sequential, pipelined)), ...(await benchWorker(sequential, pipelined))];
+}
+
+async function benchMemory(sequential: number, pipelined: number): Promise<BenchRow[]> {
+  const payload = { symbol: "IF2512.CFFEX", price: 3999.2, volume: 1 };
+  // Baseline: a frame through the same memory transport and straight back, no RPC layer.
+  const rawHub = memoryHub();
+  await rawHub.server.listen({ request: (frame, peer) => rawHub.server.reply(peer, frame) });
+  const rawClient = rawHub.client();
+  let resolveRaw: () => void = () => {};
+  await rawClient.connect({ reply: () => resolveRaw(), broadcast: () => {} });
+  const frame = new TextEncoder().encode(JSON.stringify(payload));
+  const rawOnce = () => new Promise<void>((resolve) => ((resolveRaw = resolve), rawClient.send(frame)));
+
+  const hub = memoryHub();
+  const server = new RpcServer({ transport: hub.server, heartbeatMs: 0 });
+  server.register("echo", (x: unknown) => x);
+  await server.start();
+  const client = new RpcClient({ transport: hub.client(), heartbeatToleranceMs: 0 });
+  await client.start();
+  const rpcOnce = () => client.call("echo", [payload]);
+
+  const raw = await roundTrips(rawOnce, sequential);
+  const rpc = await roundTrips(rpcOnce, sequential);
+  // The raw echo has one resolver, so its pipelined rate is measured with one loop per... it is sequential.
+  const rawRate = await throughput(rawOnce, pipelined, 1);
+  const rpcRate = await throughput(rpcOnce, pipelined, 128);
+  await client.stop();
+  await server.stop();
+  await rawClient.close();
+  await rawHub.server.close();
+  return [
+    row("memory call p50", "µs", percentile(rpc, 50), percentile(raw, 50), "raw frame echo over the memory transport"),
+    row("memory call p99", "µs", percentile(rpc, 99), percentile(raw, 99), "raw frame echo over the memory transport"),
+    row("memory calls/s 128 in flight", "calls/s", rpcRate, rawRate, "raw frame echo, sequential"),
+  ];
+}
+
+async function benchWorker(sequential: number, pipelined: number): Promise<BenchRow[]> {
+  const bare = new MessageChannel();
+  const rpc = new MessageChannel();
+  const com = new MessageChannel();
+  const worker = new Worker(new URL("./fixtures/node-ts-worker.mjs", import.meta.url), {
+    workerData: { entry: new URL("./fixtures/core-worker.ts", import.meta.url).href, bare: bare.port2, rpc: rpc.port2, comlink: com.port2 },
+    transferList: [bare.port2, rpc.port2, com.port2],
+  });
+  await new Promise<void>((resolve, reject) => {
+    worker.once("message", () => resolve());
+    worker.once("error", reject);
+  });
+  const payload = { symbol: "IF2512.CFFEX", price: 3999.2, volume: 1 };
+
+  // Bare postMessage ping-pong, correlated by a counter so it can also run pipelined.
+  const waiting = new Map<number, () => void>();
+  let seq = 0;
+  bare.port1.on("message", (m: { n: number }) => {
+    waiting.get(m.n)?.();
+    waiting.delete(m.n);
+  });
+  const bareOnce = () =>
+    new Promise<void>((resolve) => {
+      const n = seq++;
+      waiting.set(n, resolve);
+      bare.port1.postMessage({ n, payload });
+    });
+
+  const client = new RpcClient({ transport: messagePortClient(rpc.port1 as never), heartbeatToleranceMs: 0 });
+  await client.start();
+  const rpcOnce = () => client.call("echo", [payload]);
+
+  const remote = Comlink.wrap<{ echo(x: unknown): unknown }>(nodeEndpoint(com.port1 as never));
+  const comlinkOnce = () => remote.echo(payload);
+
+  const bareSeq = await roundTrips(bareOnce, sequential);
+  const rpcSeq = await roundTrips(rpcOnce, sequential);
+  const comSeq = await roundTrips(comlinkOnce, sequential);
+  const bareRate = await throughput(bareOnce, pipelined, 128);
+  const rpcRate = await throughput(rpcOnce, pipelined, 128);
+  const comRate = await throughput(comlinkOnce, pipelined, 128);
+
+  await client.stop();
+  remote[Comlink.releaseProxy]();
+  for (const c of [bare, rpc, com]) c.port1.close();
+  await worker.terminate();
+  return [
+    row("message-port call p50", "µs", percentile(rpcSeq, 50), percentile(bareSeq, 50), "bare postMessage ping-pong"),
+    row("message-port call p99", "µs", percentile(rpcSeq, 99), percentile(bareSeq, 99), "bare postMessage ping-pong"),
+    row("message-port call p50 vs comlink", "µs", percentile(rpcSeq, 50), percentile(comSeq, 50), "comlink over the same kind of port"),
+    row("message-port calls/s 128 in flight", "calls/s", rpcRate, bareRate, "bare postMessage, 128 in flight"),
+    row("message-port calls/s 128 in flight vs comlink", "calls/s", rpcRate, comRate, "comlink, 128 in flight"),
+  ];
+}

@@ -1,0 +1,41 @@
+/**
+ * `npm run bench [-- --quick]`: every benchmark in one run, each row beside its raw baseline.
+ * Prints a table and writes bench/results.json.
+ */
+import { writeFileSync } from "node:fs";
+import { benchCore } from "./core.ts";
+import type { BenchRow } from "./stats.ts";
+
+const quick = process.argv.includes("--quick");
+
+type Suite = { name: string; run: (options: { quick: boolean }) => Promise<BenchRow[]> };
+
+const suites: Suite[] = [{ name: "core", run: benchCore }];
+
+const rows: BenchRow[] = [];
+for (const suite of suites) {
+  const started = performance.now();
+  try {
+    const got = await suite.run({ quick });
+    rows.push(...got);
+    for (const r of got) printRow(r);
+  } catch (error) {
+    console.error(`${suite.name}: failed: ${error instanceof Error ? error.stack : String(error)}`);
+    process.exitCode = 1;
+  }
+  console.error(`(${suite.name}: ${((performance.now() - started) / 1000).toFixed(1)} s)`);
+}
+
+writeFileSync(new URL("./results.json", import.meta.url), JSON.stringify(rows, null, 2) + "\n");
+console.log(`\n${rows.length} rows written to bench/results.json`);
+
+function printRow(r: BenchRow): void {
+  const better = r.unit === "µs" ? "lower is better" : "higher is better";
+  console.log(
+    `${r.name.padEnd(48)} ${fmt(r.value).padStart(12)} ${r.unit.padEnd(9)} baseline ${fmt(r.baseline).padStart(12)}  ratio ${r.ratio.toFixed(3)}  (${better}; baseline: ${r.baselineName ?? "-"})`,
+  );
+}
+
+function fmt(x: number): string {
+  return x >= 1000 ? Math.round(x).toLocaleString("en-US") : x.toFixed(1);
+}
