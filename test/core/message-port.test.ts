@@ -79,4 +79,16 @@ describe("MessagePort transport", () => {
     await until(() => got.length === 1);
     expect(got).toEqual(["hello"]);
   });
+
+  // Web Workers exist in Deno and browsers, not in Node; the playground's e2e suite covers Chromium.
+  it.skipIf(!("Deno" in globalThis))("talks to a server in a Web Worker (Deno)", async () => {
+    const WebWorker = (globalThis as unknown as { Worker: new (url: URL, options: { type: "module" }) => Worker }).Worker;
+    const worker = new WebWorker(new URL("./fixtures/web-worker-server.ts", import.meta.url), { type: "module" });
+    cleanups.push(() => worker.terminate());
+    const client = new RpcClient({ transport: workerClient(worker) });
+    await client.start();
+    cleanups.push(() => client.stop());
+    expect(await client.call("add", [2, 2])).toBe(4);
+    expect(await client.call("where")).toBe("function");
+  });
 });
