@@ -4,13 +4,19 @@
  */
 import { writeFileSync } from "node:fs";
 import { benchCore } from "./core.ts";
+import { benchSim } from "./sim.ts";
+import { runZmtpBench } from "./zmtp.ts";
 import type { BenchRow } from "./stats.ts";
 
 const quick = process.argv.includes("--quick");
 
 type Suite = { name: string; run: (options: { quick: boolean }) => Promise<BenchRow[]> };
 
-const suites: Suite[] = [{ name: "core", run: benchCore }];
+const suites: Suite[] = [
+  { name: "core", run: benchCore },
+  { name: "zmtp", run: runZmtpBench },
+  { name: "sim", run: benchSim },
+];
 
 const rows: BenchRow[] = [];
 for (const suite of suites) {

@@ -1,0 +1,166 @@
+/**
+ * Account and position keeping, futures-style: two-sided long/short positions with today and
+ * yesterday volumes (or one NET position for net-position contracts), margin on the average
+ * open price, profit marked to the last price. Volumes are lots; prices are ticks; money is the
+ * account currency.
+ *
+ *   balance   = preBalance + closeProfit + holdingProfit − commission
+ *   frozen    = margin + money held back by active opening orders
+ *   available = balance − frozen
+ */
+import type { Direction } from "./constant.ts";
+
+/** What the keeping needs to know about an instrument. */
+export interface InstrumentTerms {
+  readonly vtSymbol: string;
+  /** Money per tick per lot: pricetick × size × minVolume. */
+  readonly lotValue: number;
+  readonly marginRate: number;
+  readonly netPosition: boolean;
+  /** Last price, ticks (for marking). */
+  lastPrice(): number;
+}
+
+export class PositionState {
+  /** Lots held: signed for NET (negative is short), non-negative otherwise. */
+  lots = 0;
+  /** Of `lots`, those held since before the last settlement (two-sided positions). */
+  ydLots = 0;
+  frozenYd = 0;
+  frozenTd = 0;
+  /** Average open price, ticks (may be fractional). */
+  avgPrice = 0;
+
+  constructor(readonly terms: InstrumentTerms, readonly direction: Direction) {}
+
+  get frozen(): number {
+    return this.frozenYd + this.frozenTd;
+  }
+
+  /** +1 for LONG, −1 for SHORT, sign of `lots` for NET. */
+  get sign(): number {
+    if (this.direction === "LONG") return 1;
+    if (this.direction === "SHORT") return -1;
+    return Math.sign(this.lots);
+  }
+
+  holdingProfit(): number {
+    if (this.lots === 0) return 0;
+    const mark = this.terms.lastPrice() || this.avgPrice;
+    const held = this.direction === "NET" ? this.lots : this.lots * this.sign;
+    return (mark - this.avgPrice) * held * this.terms.lotValue;
+  }
+
+  margin(): number {
+    return Math.abs(this.lots) * this.avgPrice * this.terms.lotValue * this.terms.marginRate;
+  }
+
+  /** Add lots at `price` (ticks) to a two-sided position. */
+  open(lots: number, price: number): void {
+    this.avgPrice = (this.avgPrice * this.lots + price * lots) / (this.lots + lots);
+    this.lots += lots;
+  }
+
+  /** Remove lots (yesterday's `yd`, today's `td`) at `price`; returns the realised profit. */
+  close(yd: number, td: number, price: number): number {
+    const lots = yd + td;
+    const profit = (price - this.avgPrice) * lots * this.sign * this.terms.lotValue;
+    this.lots -= lots;
+    this.ydLots -= yd;
+    if (this.lots === 0) this.avgPrice = 0;
+    return profit;
+  }
+
+  /** A signed fill on a NET position; returns the realised profit. */
+  trade(signedLots: number, price: number): number {
+    let profit = 0;
+    let left = signedLots;
+    if (this.lots !== 0 && Math.sign(left) !== Math.sign(this.lots)) {
+      const closing = Math.min(Math.abs(left), Math.abs(this.lots)) * Math.sign(left);
+      profit = (price - this.avgPrice) * -closing * this.terms.lotValue;
+      this.lots += closing;
+      left -= closing;
+      if (this.lots === 0) this.avgPrice = 0;
+    }
+    if (left !== 0) {
+      this.avgPrice = (this.avgPrice * Math.abs(this.lots) + price * Math.abs(left)) / (Math.abs(this.lots) + Math.abs(left));
+      this.lots += left;
+    }
+    return profit;
+  }
+
+  /** Daily settlement: today's lots become yesterday's; profit is marked into the balance. */
+  settle(): number {
+    const profit = this.holdingProfit();
+    if (this.lots !== 0) this.avgPrice = this.terms.lastPrice() || this.avgPrice;
+    this.ydLots = Math.abs(this.lots);
+    return profit;
+  }
+}
+
+export class AccountState {
+  preBalance: number;
+  closeProfit = 0;
+  commission = 0;
+  /** Money held back by active opening orders. */
+  orderFrozen = 0;
+  readonly positions = new Map<string, PositionState>();
+
+  constructor(
+    /** Owner index used by the matching engine (self-trade prevention). */
+    readonly index: number,
+    readonly accountid: string,
+    readonly gatewayName: string,
+    balance: number,
+    readonly currency: string,
+  ) {
+    this.preBalance = balance;
+  }
+
+  position(terms: InstrumentTerms, direction: Direction): PositionState {
+    const key = `${terms.vtSymbol}.${direction}`;
+    let p = this.positions.get(key);
+    if (!p) {
+      p = new PositionState(terms, direction);
+      this.positions.set(key, p);
+    }
+    return p;
+  }
+
+  findPosition(vtSymbol: string, direction: Direction): PositionState | undefined {
+    return this.positions.get(`${vtSymbol}.${direction}`);
+  }
+
+  holdingProfit(): number {
+    let sum = 0;
+    for (const p of this.positions.values()) sum += p.holdingProfit();
+    return sum;
+  }
+
+  margin(): number {
+    let sum = 0;
+    for (const p of this.positions.values()) sum += p.margin();
+    return sum;
+  }
+
+  balance(): number {
+    return this.preBalance + this.closeProfit + this.holdingProfit() - this.commission;
+  }
+
+  frozen(): number {
+    return this.margin() + this.orderFrozen;
+  }
+
+  available(): number {
+    return this.balance() - this.frozen();
+  }
+
+  /** Daily settlement: the balance becomes the new pre-balance. */
+  settle(): void {
+    let marked = 0;
+    for (const p of this.positions.values()) marked += p.settle();
+    this.preBalance += this.closeProfit + marked - this.commission;
+    this.closeProfit = 0;
+    this.commission = 0;
+  }
+}

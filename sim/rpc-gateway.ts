@@ -1,0 +1,196 @@
+/**
+ * The client-side gateway of an RpcService (VeighNa's RpcGateway): to the code above it, one more
+ * gateway. On connect it loads contracts, accounts, positions, orders and trades, logging each
+ * step, then follows the broadcast. Data is relabelled with this gateway's name, so the order ids
+ * it returns and reports carry its own name.
+ */
+import type { RpcClient } from "../lib/index.ts";
+import type { EventEngine } from "./event.ts";
+import { EVENT_ACCOUNT, EVENT_CONTRACT, EVENT_LOG, EVENT_ORDER, EVENT_POSITION, EVENT_TICK, EVENT_TRADE } from "./event.ts";
+import { GatewayEvents, LogLevel, type Gateway } from "./gateway.ts";
+import {
+  withGatewayName,
+  type AccountData, type BarData, type BaseData, type CancelRequest, type CancelResult, type ContractData, type HistoryRequest,
+  type LogData, type OrderData, type OrderRequest, type PositionData, type SubscribeRequest, type TickData, type TradeData,
+} from "./object.ts";
+
+export interface RpcGatewayOptions {
+  client: RpcClient;
+  eventEngine: EventEngine;
+  /** Default "RPC". */
+  gatewayName?: string;
+  /**
+   * The server-side gateway to trade through. When set, only its orders, trades, positions,
+   * accounts and ticks are followed (one account of a shared simulator). Default: route each
+   * request by the contract's gateway, as VeighNa does, and follow everything.
+   */
+  remoteGateway?: string;
+  /** Clock for log times. Default `Date.now`. */
+  now?: () => number;
+}
+
+type Kind = "tick" | "order" | "trade" | "position" | "account" | "contract";
+
+const TOPICS: Array<[string, Kind]> = [
+  [EVENT_ORDER, "order"], [EVENT_TRADE, "trade"], [EVENT_POSITION, "position"], [EVENT_ACCOUNT, "account"],
+  [EVENT_CONTRACT, "contract"],
+];
+
+export class RpcGateway implements Gateway {
+  readonly gatewayName: string;
+  readonly eventEngine: EventEngine;
+  readonly client: RpcClient;
+  readonly remoteGateway: string;
+  readonly #on: GatewayEvents;
+  /** vtSymbol → the server-side gateway that owns it. */
+  readonly #symbolGateway = new Map<string, string>();
+  readonly #unsubscribe: Array<() => void> = [];
+  readonly #tickTopics = new Set<string>();
+  /** Broadcasts that arrive while the initial load runs, applied after it (they are newer). */
+  #buffer: Array<() => void> | undefined;
+  #connected = false;
+
+  constructor(options: RpcGatewayOptions) {
+    this.client = options.client;
+    this.eventEngine = options.eventEngine;
+    this.gatewayName = options.gatewayName ?? "RPC";
+    this.remoteGateway = options.remoteGateway ?? "";
+    const now = options.now ?? (() => Date.now());
+    this.#on = new GatewayEvents(this.eventEngine, this.gatewayName, now);
+  }
+
+  async connect(_setting: Record<string, unknown> = {}): Promise<void> {
+    if (this.#connected) return;
+    this.#connected = true;
+    for (const [topic, kind] of TOPICS) this.#follow(topic, kind);
+    this.#unsubscribe.push(this.client.subscribe(EVENT_LOG, (_topic, data) => this.#apply("log", data)));
+    // After a lost link, load everything again: broadcasts sent meanwhile are gone.
+    let lost = false;
+    this.#unsubscribe.push(
+      this.client.on("disconnected", (reason) => {
+        lost = true;
+        this.#on.log(`Server disconnected: ${reason}`, LogLevel.WARNING);
+      }),
+      this.client.on("connected", () => {
+        if (!lost) return;
+        lost = false;
+        this.#load().catch(() => {});
+      }),
+    );
+    await this.client.start();
+    this.#on.log("Server connected, loading initial data");
+    await this.#load();
+  }
+
+  /** Load contracts, accounts, positions, orders and trades, logging each step (VeighNa's `query_all`). */
+  async #load(): Promise<void> {
+    this.#buffer = [];
+    try {
+      const contracts = await this.client.call<ContractData[]>("getAllContracts");
+      for (const c of contracts) {
+        this.#symbolGateway.set(c.vtSymbol, c.gatewayName);
+        this.#emit("contract", c);
+      }
+      this.#on.log("Contracts loaded");
+      for (const a of await this.client.call<AccountData[]>("getAllAccounts")) this.#apply("account", a, true);
+      this.#on.log("Accounts loaded");
+      for (const p of await this.client.call<PositionData[]>("getAllPositions")) this.#apply("position", p, true);
+      this.#on.log("Positions loaded");
+      for (const o of await this.client.call<OrderData[]>("getAllOrders")) this.#apply("order", o, true);
+      this.#on.log("Orders loaded");
+      for (const t of await this.client.call<TradeData[]>("getAllTrades")) this.#apply("trade", t, true);
+      this.#on.log("Trades loaded");
+    } catch (error) {
+      this.#on.log(`Initial load failed: ${error instanceof Error ? error.message : String(error)}`, LogLevel.ERROR);
+      throw error;
+    } finally {
+      const buffered = this.#buffer ?? [];
+      this.#buffer = undefined;
+      for (const deliver of buffered) deliver();
+    }
+  }
+
+  async close(): Promise<void> {
+    for (const off of this.#unsubscribe.splice(0)) off();
+    this.#tickTopics.clear();
+    this.#connected = false;
+  }
+
+  async subscribe(req: SubscribeRequest): Promise<void> {
+    const vtSymbol = `${req.symbol}.${req.exchange}`;
+    await this.client.call("subscribe", [req, this.#routeOf(vtSymbol)]);
+    const topic = EVENT_TICK + vtSymbol;
+    if (this.#tickTopics.has(topic)) return;
+    this.#tickTopics.add(topic);
+    this.#unsubscribe.push(this.client.subscribe(topic, (t, data) => {
+      // A prefix subscription also matches longer symbols: keep only this one.
+      if (t === topic) this.#apply("tick", data);
+    }));
+  }
+
+  async sendOrder(req: OrderRequest): Promise<string> {
+    const remoteId = await this.client.call<string>("sendOrder", [req, this.#routeOf(`${req.symbol}.${req.exchange}`)]);
+    if (!remoteId) return "";
+    return `${this.gatewayName}.${remoteId.slice(remoteId.indexOf(".") + 1)}`;
+  }
+
+  async cancelOrder(req: CancelRequest): Promise<CancelResult> {
+    const result = await this.client.call<CancelResult>("cancelOrder", [req, this.#routeOf(`${req.symbol}.${req.exchange}`)]);
+    if (!result.accepted) this.#on.log(`Cancel rejected: ${result.reason}`, LogLevel.WARNING);
+    return result;
+  }
+
+  async queryAccount(): Promise<void> {
+    for (const a of await this.client.call<AccountData[]>("getAllAccounts")) this.#apply("account", a);
+  }
+
+  async queryPosition(): Promise<void> {
+    for (const p of await this.client.call<PositionData[]>("getAllPositions")) this.#apply("position", p);
+  }
+
+  async queryHistory(req: HistoryRequest): Promise<BarData[]> {
+    const bars = await this.client.call<BarData[]>("queryHistory", [req, this.#routeOf(`${req.symbol}.${req.exchange}`)]);
+    return bars.map((b) => ({ ...b, gatewayName: this.gatewayName }));
+  }
+
+  #routeOf(vtSymbol: string): string {
+    return this.remoteGateway || (this.#symbolGateway.get(vtSymbol) ?? "");
+  }
+
+  #follow(topic: string, kind: Kind): void {
+    this.#unsubscribe.push(this.client.subscribe(topic, (_topic, data) => this.#apply(kind, data)));
+  }
+
+  /** Take one piece of server data: filter it to our remote gateway, relabel it, emit it. */
+  #apply(kind: Kind | "log", data: unknown, loaded = false): void {
+    if (!isData(data)) return;
+    if (this.#buffer && !loaded) {
+      this.#buffer.push(() => this.#apply(kind, data));
+      return;
+    }
+    if (kind === "log") {
+      const log = data as LogData;
+      if (this.remoteGateway && log.gatewayName !== this.remoteGateway) return;
+      this.eventEngine.put(EVENT_LOG, { ...log, gatewayName: this.gatewayName });
+      return;
+    }
+    if (kind !== "contract" && this.remoteGateway && data.gatewayName !== this.remoteGateway) return;
+    this.#emit(kind, data);
+  }
+
+  #emit(kind: Kind, data: BaseData): void {
+    const mine = withGatewayName(data, this.gatewayName);
+    switch (kind) {
+      case "tick": return this.#on.tick(mine as TickData);
+      case "order": return this.#on.order(mine as OrderData);
+      case "trade": return this.#on.trade(mine as TradeData);
+      case "position": return this.#on.position(mine as PositionData);
+      case "account": return this.#on.account(mine as AccountData);
+      case "contract": return this.#on.contract(mine as ContractData);
+    }
+  }
+}
+
+function isData(value: unknown): value is BaseData {
+  return typeof value === "object" && value !== null && typeof (value as BaseData).gatewayName === "string";
+}

@@ -1,0 +1,143 @@
+/**
+ * Serves gateways over an `RpcServer`, with the functions of VeighNa's RpcEngine. Requests carry
+ * the gateway name and are routed by it (a main engine, as VeighNa's); every event the gateways
+ * put on the event engine is broadcast on its own topic (`eTick.IF2512.CFFEX`, `eOrder.SIM.7`,
+ * `eLog`), so a client receives only what it subscribed to.
+ *
+ * The service is handed its server: it never picks a transport.
+ */
+import { RpcError, type RpcServer } from "../lib/index.ts";
+import type { EventEngine, Event } from "./event.ts";
+import type { Gateway } from "./gateway.ts";
+import type {
+  AccountData, BarData, CancelRequest, CancelResult, ContractData, HistoryRequest, OrderData, OrderRequest, PositionData,
+  SubscribeRequest, TickData, TradeData,
+} from "./object.ts";
+import { OmsEngine } from "./oms.ts";
+import {
+  cancelOrderArgs, keyArgs, noArgs, optionalKeyArgs, queryHistoryArgs, sendOrderArgs, subscribeArgs,
+} from "./schema.ts";
+
+export interface RpcServiceOptions {
+  server: RpcServer;
+  /** The engine the gateways put their events on. Create the service before connecting them. */
+  eventEngine: EventEngine;
+  gateways: Gateway[];
+}
+
+/** The functions a client can call, as `client.proxy<RpcServiceApi>()` sees them. */
+export interface RpcServiceApi {
+  subscribe(req: SubscribeRequest, gatewayName?: string): void;
+  sendOrder(req: OrderRequest, gatewayName?: string): string;
+  cancelOrder(req: CancelRequest, gatewayName?: string): CancelResult;
+  queryHistory(req: HistoryRequest, gatewayName?: string): BarData[];
+  getTick(vtSymbol: string): TickData | null;
+  getOrder(vtOrderId: string): OrderData | null;
+  getTrade(vtTradeId: string): TradeData | null;
+  getPosition(vtPositionId: string): PositionData | null;
+  getAccount(vtAccountId: string): AccountData | null;
+  getContract(vtSymbol: string): ContractData | null;
+  getAllTicks(): TickData[];
+  getAllOrders(): OrderData[];
+  getAllTrades(): TradeData[];
+  getAllPositions(): PositionData[];
+  getAllAccounts(): AccountData[];
+  getAllContracts(): ContractData[];
+  getAllActiveOrders(vtSymbol?: string): OrderData[];
+}
+
+/** The function names served, in VeighNa's order. */
+export const RPC_SERVICE_FUNCTIONS = [
+  "subscribe", "sendOrder", "cancelOrder", "queryHistory", "getTick", "getOrder", "getTrade", "getPosition",
+  "getAccount", "getContract", "getAllTicks", "getAllOrders", "getAllTrades", "getAllPositions", "getAllAccounts",
+  "getAllContracts", "getAllActiveOrders",
+] as const satisfies ReadonlyArray<keyof RpcServiceApi>;
+
+export class RpcService {
+  readonly server: RpcServer;
+  readonly eventEngine: EventEngine;
+  readonly oms: OmsEngine;
+  readonly #gateways = new Map<string, Gateway>();
+  #unpublish: (() => void) | undefined;
+
+  constructor(options: RpcServiceOptions) {
+    this.server = options.server;
+    this.eventEngine = options.eventEngine;
+    for (const g of options.gateways) {
+      if (this.#gateways.has(g.gatewayName)) throw new RangeError(`Duplicate gateway name ${g.gatewayName}`);
+      this.#gateways.set(g.gatewayName, g);
+    }
+    this.oms = new OmsEngine(this.eventEngine);
+    this.#register();
+  }
+
+  get gatewayNames(): string[] {
+    return [...this.#gateways.keys()];
+  }
+
+  /** Start the server and broadcasting events. */
+  async start(): Promise<void> {
+    await this.server.start();
+    this.#unpublish ??= this.eventEngine.registerGeneral((event) => this.#publish(event));
+  }
+
+  /** Stop broadcasting and stop the server (the gateways stay as they are). */
+  async stop(): Promise<void> {
+    this.#unpublish?.();
+    this.#unpublish = undefined;
+    await this.server.stop();
+  }
+
+  #publish(event: Event): void {
+    if (!this.server.running) return;
+    try {
+      this.server.publish(event.type, event.data);
+    } catch {
+      // An event too large to send is dropped; the service goes on.
+    }
+  }
+
+  /** The gateway a request goes to: the one named, else the one that owns the symbol, else the only one. */
+  #route(gatewayName: string, vtSymbol?: string): Gateway {
+    if (gatewayName) {
+      const g = this.#gateways.get(gatewayName);
+      if (!g) throw new RpcError("INVALID_ARGUMENT", `Unknown gateway: ${gatewayName}`);
+      return g;
+    }
+    if (vtSymbol) {
+      const owner = this.oms.contracts.get(vtSymbol)?.gatewayName;
+      const g = owner ? this.#gateways.get(owner) : undefined;
+      if (g) return g;
+    }
+    if (this.#gateways.size === 1) return this.#gateways.values().next().value!;
+    throw new RpcError("INVALID_ARGUMENT", "Gateway name is required: this service has several gateways");
+  }
+
+  #register(): void {
+    const s = this.server;
+    const oms = this.oms;
+    s.register("subscribe", async (req: SubscribeRequest, gw: string) => {
+      await this.#route(gw, `${req.symbol}.${req.exchange}`).subscribe(req);
+      return null;
+    }, { input: subscribeArgs });
+    s.register("sendOrder", (req: OrderRequest, gw: string) =>
+      this.#route(gw, `${req.symbol}.${req.exchange}`).sendOrder(req), { input: sendOrderArgs });
+    s.register("cancelOrder", (req: CancelRequest, gw: string) =>
+      this.#route(gw, `${req.symbol}.${req.exchange}`).cancelOrder(req), { input: cancelOrderArgs });
+    s.register("queryHistory", (req: HistoryRequest, gw: string) =>
+      this.#route(gw, `${req.symbol}.${req.exchange}`).queryHistory(req), { input: queryHistoryArgs });
+    s.register("getTick", (key: string) => oms.getTick(key), { input: keyArgs });
+    s.register("getOrder", (key: string) => oms.getOrder(key), { input: keyArgs });
+    s.register("getTrade", (key: string) => oms.getTrade(key), { input: keyArgs });
+    s.register("getPosition", (key: string) => oms.getPosition(key), { input: keyArgs });
+    s.register("getAccount", (key: string) => oms.getAccount(key), { input: keyArgs });
+    s.register("getContract", (key: string) => oms.getContract(key), { input: keyArgs });
+    s.register("getAllTicks", () => oms.getAllTicks(), { input: noArgs });
+    s.register("getAllOrders", () => oms.getAllOrders(), { input: noArgs });
+    s.register("getAllTrades", () => oms.getAllTrades(), { input: noArgs });
+    s.register("getAllPositions", () => oms.getAllPositions(), { input: noArgs });
+    s.register("getAllAccounts", () => oms.getAllAccounts(), { input: noArgs });
+    s.register("getAllContracts", () => oms.getAllContracts(), { input: noArgs });
+    s.register("getAllActiveOrders", (key: string) => oms.getAllActiveOrders(key), { input: optionalKeyArgs });
+  }
+}

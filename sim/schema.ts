@@ -1,0 +1,61 @@
+/**
+ * Standard Schema validators (valibot) for what RpcService accepts from the wire. Structural
+ * faults (a missing field, a wrong type, NaN, an unknown enum member) fail validation and the
+ * caller gets INVALID_ARGUMENT; values that are well-formed but wrong for the market (a negative
+ * volume, an off-tick price, an unknown symbol) reach the exchange and come back as rejected
+ * orders with a reason.
+ *
+ * Every schema validates the whole arguments array and always outputs its full length, so the
+ * server's trailing call-context argument never lands in an optional parameter.
+ */
+import * as v from "valibot";
+import { Direction, Exchange, Interval, Offset, OrderType } from "./constant.ts";
+
+const name = v.pipe(v.string(), v.maxLength(128));
+const id = v.pipe(v.string(), v.maxLength(256));
+const exchange = v.picklist(Object.keys(Exchange) as Array<keyof typeof Exchange>, "Unknown exchange");
+const time = v.pipe(v.number(), v.finite());
+
+export const SubscribeRequestSchema = v.object({ symbol: name, exchange });
+
+export const OrderRequestSchema = v.object({
+  symbol: name,
+  exchange,
+  direction: v.picklist(Object.keys(Direction) as Array<keyof typeof Direction>, "Unknown direction"),
+  type: v.picklist(Object.keys(OrderType) as Array<keyof typeof OrderType>, "Unknown order type"),
+  volume: v.number(),
+  price: v.optional(v.number(), 0),
+  offset: v.optional(v.picklist(Object.keys(Offset) as Array<keyof typeof Offset>, "Unknown offset"), "NONE"),
+  reference: v.optional(id, ""),
+});
+
+export const CancelRequestSchema = v.object({ orderid: id, symbol: name, exchange });
+
+export const HistoryRequestSchema = v.object({
+  symbol: name,
+  exchange,
+  start: time,
+  end: v.optional(time),
+  interval: v.optional(v.picklist(Object.keys(Interval) as Array<keyof typeof Interval>, "Unknown interval"), "MINUTE"),
+});
+
+/** `[request, gatewayName?]`, output as `[request, gatewayName]` ("" when omitted). */
+function withGateway<S extends v.GenericSchema>(request: S) {
+  return v.pipe(
+    v.tuple([request, v.optional(name)]),
+    v.transform(([req, gateway]) => [req, gateway ?? ""] as [v.InferOutput<S>, string]),
+  );
+}
+
+/** `[key?]`, output as `[key]` ("" when omitted). */
+export const optionalKeyArgs = v.pipe(
+  v.tuple([v.optional(id)]),
+  v.transform(([key]) => [key ?? ""] as [string]),
+);
+
+export const keyArgs = v.tuple([id]);
+export const noArgs = v.tuple([]);
+export const subscribeArgs = withGateway(SubscribeRequestSchema);
+export const sendOrderArgs = withGateway(OrderRequestSchema);
+export const cancelOrderArgs = withGateway(CancelRequestSchema);
+export const queryHistoryArgs = withGateway(HistoryRequestSchema);

@@ -1,0 +1,358 @@
+/**
+ * One ZMTP connection over a stream socket: greeting, NULL handshake, framing, heartbeats and
+ * write accounting. Socket behaviour (routing, subscriptions, queues) lives in the sockets.
+ */
+import type { Socket as NetSocket } from "node:net";
+import { nextTick } from "node:process";
+import {
+  encodeCommand,
+  encodeMessage,
+  encodeMessageChunks,
+  type DecodedItem,
+  FrameDecoder,
+  FrameError,
+} from "./frame-codec.ts";
+import {
+  checkSignature,
+  decodeErrorReason,
+  decodeProperties,
+  encodeErrorReason,
+  encodeGreeting,
+  encodeProperties,
+  GREETING_SIZE,
+  parseGreeting,
+} from "./greeting.ts";
+import { incompatibilityReason, sendsIdentity, type SocketType } from "./socket-types.ts";
+
+/** Messages at or above this size are written as header + body without a copy. */
+const COPY_LIMIT = 16 * 1024;
+
+export interface ConnectionOptions {
+  socketType: SocketType;
+  routingId: Uint8Array | undefined;
+  maxMessageSize: number;
+  heartbeatInterval: number;
+  heartbeatTimeout: number;
+  handshakeInterval: number;
+}
+
+/** Why a connection ended, so the socket can emit the right event. */
+export type CloseKind = "handshake" | "protocol" | "peer" | "heartbeat" | "local";
+
+export interface ConnectionHandler {
+  /** Handshake done: the peer's READY was valid and its type is compatible. */
+  ready(connection: Connection): void;
+  message(connection: Connection, frames: Uint8Array[]): void;
+  /** Commands the socket may care about (SUBSCRIBE, CANCEL). */
+  command(connection: Connection, name: string, data: Uint8Array): void;
+  /** Pending writes fell below the high-water mark or finished. */
+  drain(connection: Connection): void;
+  closed(connection: Connection, kind: CloseKind, reason: string): void;
+}
+
+export class Connection {
+  readonly address: string;
+  readonly #socket: NetSocket;
+  readonly #options: ConnectionOptions;
+  readonly #handler: ConnectionHandler;
+  readonly #decoder: FrameDecoder;
+  #greeting: Uint8Array | undefined = new Uint8Array(GREETING_SIZE);
+  #greetingHave = 0;
+  #ready = false;
+  #closed = false;
+  #pendingWrites = 0;
+  #lastReceived = Date.now();
+  #peerTtl = 0;
+  #handshakeTimer: ReturnType<typeof setTimeout> | undefined;
+  #heartbeatTimer: ReturnType<typeof setInterval> | undefined;
+  #lingerTimer: ReturnType<typeof setTimeout> | undefined;
+  #paused = false;
+  #corked = false;
+  peerType = "";
+  peerIdentity: Uint8Array = new Uint8Array(0);
+  peerMinor = 0;
+  /** Set by a ROUTER: the routing id (as a latin1 key) this peer is known by. */
+  routingKey = "";
+
+  constructor(socket: NetSocket, address: string, options: ConnectionOptions, handler: ConnectionHandler) {
+    this.#socket = socket;
+    this.address = address;
+    this.#options = options;
+    this.#handler = handler;
+    this.#decoder = new FrameDecoder({ maxMessageSize: options.maxMessageSize });
+    socket.setNoDelay(true);
+    socket.on("data", (chunk: Uint8Array) => this.#onData(chunk));
+    socket.on("error", (error: Error) => this.#finish("peer", `socket error: ${error.message}`));
+    // ZMTP has no half-close: the peer ending its side ends the connection.
+    socket.on("close", () => this.#peerClosed());
+    socket.on("end", () => this.#peerClosed());
+    if (options.handshakeInterval > 0) {
+      this.#handshakeTimer = setTimeout(
+        () => this.fail("handshake", `handshake not completed within ${options.handshakeInterval} ms`),
+        options.handshakeInterval,
+      );
+    }
+    // The whole greeting goes out at once (libzmq stages its own, so waiting for the peer's 64
+    // bytes first would deadlock). READY waits for the peer's greeting: libzmq drops a peer
+    // whose READY it dislikes before sending its own, and its READY names its socket type,
+    // which makes the reason we report useful ("peer is a PUB socket…").
+    socket.write(encodeGreeting());
+  }
+
+  #sendReady(): void {
+    const properties: Record<string, Uint8Array | string> = { "Socket-Type": this.#options.socketType };
+    if (sendsIdentity(this.#options.socketType)) properties["Identity"] = this.#options.routingId ?? new Uint8Array(0);
+    this.#socket.write(encodeCommand("READY", encodeProperties(properties)));
+  }
+
+  get ready(): boolean {
+    return this.#ready;
+  }
+
+  get closed(): boolean {
+    return this.#closed;
+  }
+
+  /** Messages handed to the socket and not yet flushed to the OS. */
+  get pendingWrites(): number {
+    return this.#pendingWrites;
+  }
+
+  send(frames: readonly Uint8Array[]): void {
+    if (this.#closed) return;
+    this.#pendingWrites++;
+    this.#corkUntilNextTick();
+    let size = 0;
+    for (const frame of frames) size += frame.length;
+    if (size < COPY_LIMIT) {
+      this.#socket.write(encodeMessage(frames), this.#onWritten);
+      return;
+    }
+    const chunks = encodeMessageChunks(frames);
+    const last = chunks.length - 1;
+    for (let i = 0; i < last; i++) this.#socket.write(chunks[i]!);
+    this.#socket.write(chunks[last]!, this.#onWritten);
+  }
+
+  /** Send a message already encoded with `encodeMessage` (a publisher encodes once for all). */
+  sendEncoded(bytes: Uint8Array): void {
+    if (this.#closed) return;
+    this.#pendingWrites++;
+    this.#corkUntilNextTick();
+    this.#socket.write(bytes, this.#onWritten);
+  }
+
+  /**
+   * Messages sent in one turn of the event loop (replies to a burst of requests, a publish to
+   * many topics) leave in one writev instead of one syscall each. The tick runs after the
+   * current microtasks, so a single request/reply only waits for its own promise chain.
+   */
+  #corkUntilNextTick(): void {
+    if (this.#corked) return;
+    this.#corked = true;
+    this.#socket.cork();
+    nextTick(this.#uncork);
+  }
+
+  readonly #uncork = (): void => {
+    this.#corked = false;
+    this.#socket.uncork();
+  };
+
+  sendCommand(name: string, data?: Uint8Array): void {
+    if (this.#closed) return;
+    this.#socket.write(encodeCommand(name, data));
+  }
+
+  readonly #onWritten = (): void => {
+    this.#pendingWrites--;
+    if (!this.#closed) this.#handler.drain(this);
+  };
+
+  /** Stop reading (receive queue full); TCP flow control then slows the peer. */
+  pause(): void {
+    if (this.#paused || this.#closed) return;
+    this.#paused = true;
+    this.#socket.pause();
+  }
+
+  resume(): void {
+    if (!this.#paused || this.#closed) return;
+    this.#paused = false;
+    this.#socket.resume();
+  }
+
+  /** Protocol failure: tell the peer why (during the handshake, as ZMTP allows) and drop it. */
+  fail(kind: CloseKind, reason: string): void {
+    if (this.#closed) return;
+    if (this.#greeting === undefined && !this.#ready) {
+      this.#socket.write(encodeCommand("ERROR", encodeErrorReason(reason)));
+    }
+    this.#finish(kind, reason, false);
+    this.#socket.end();
+    // A peer that never reads would keep the socket half-open forever.
+    const timer = setTimeout(() => this.#socket.destroy(), 1000);
+    this.#socket.once("close", () => clearTimeout(timer));
+  }
+
+  /**
+   * Close from our side. With `lingerMs` > 0 pending writes are flushed first (bounded by the
+   * linger time); 0 drops them; negative waits until flushed.
+   */
+  close(lingerMs: number): void {
+    if (this.#closed) return;
+    const flush = lingerMs !== 0 && this.#pendingWrites > 0;
+    this.#finish("local", "closed by us", false);
+    if (!flush) {
+      this.#socket.destroy();
+      return;
+    }
+    this.#socket.end();
+    if (lingerMs > 0) {
+      this.#lingerTimer = setTimeout(() => this.#socket.destroy(), lingerMs);
+      this.#socket.once("close", () => clearTimeout(this.#lingerTimer));
+    }
+  }
+
+  #finish(kind: CloseKind, reason: string, destroy = true): void {
+    if (this.#closed) return;
+    this.#closed = true;
+    clearTimeout(this.#handshakeTimer);
+    clearInterval(this.#heartbeatTimer);
+    this.#socket.removeAllListeners("data");
+    // Keep an error listener: a late EPIPE must not become an uncaught exception.
+    this.#socket.on("error", () => {});
+    if (destroy) this.#socket.destroy();
+    this.#handler.closed(this, kind, reason);
+  }
+
+  #peerClosed(): void {
+    if (this.#ready) this.#finish("peer", "connection closed by peer");
+    else this.#finish("handshake", "peer closed the connection during the handshake");
+  }
+
+  #onData(chunk: Uint8Array): void {
+    if (this.#closed) return;
+    this.#lastReceived = Date.now();
+    let offset = 0;
+    if (this.#greeting !== undefined) {
+      offset = this.#takeGreeting(chunk);
+      if (offset < 0 || this.#closed) return;
+    }
+    if (offset >= chunk.length) return;
+    let items: DecodedItem[];
+    try {
+      items = this.#decoder.push(offset === 0 ? chunk : chunk.subarray(offset));
+    } catch (error) {
+      const reason = error instanceof FrameError ? error.message : String(error);
+      this.fail(this.#ready ? "protocol" : "handshake", reason);
+      return;
+    }
+    for (const item of items) {
+      if (this.#closed) return;
+      if (item.kind === "message") {
+        if (!this.#ready) {
+          this.fail("handshake", "peer sent a message before READY");
+          return;
+        }
+        this.#handler.message(this, item.frames);
+      } else {
+        this.#onCommand(item.name, item.data);
+      }
+    }
+  }
+
+  /** Returns the offset after the greeting, or -1 if more bytes are needed or it failed. */
+  #takeGreeting(chunk: Uint8Array): number {
+    const greeting = this.#greeting!;
+    const take = Math.min(GREETING_SIZE - this.#greetingHave, chunk.length);
+    greeting.set(chunk.subarray(0, take), this.#greetingHave);
+    this.#greetingHave += take;
+    const early = checkSignature(greeting.subarray(0, this.#greetingHave));
+    if (early) {
+      this.fail("handshake", early);
+      return -1;
+    }
+    if (this.#greetingHave < GREETING_SIZE) return -1;
+    try {
+      this.peerMinor = parseGreeting(greeting).minor;
+    } catch (error) {
+      this.fail("handshake", (error as Error).message);
+      return -1;
+    }
+    this.#greeting = undefined;
+    this.#sendReady();
+    return take;
+  }
+
+  #onCommand(name: string, data: Uint8Array): void {
+    switch (name) {
+      case "READY":
+        if (this.#ready) return this.fail("protocol", "peer sent READY twice");
+        return this.#onReady(data);
+      case "ERROR":
+        return this.fail(this.#ready ? "protocol" : "handshake", `peer reported an error: ${decodeErrorReason(data)}`);
+      case "PING":
+        return this.#onPing(data);
+      case "PONG":
+        return;
+      default:
+        if (!this.#ready) return this.fail("handshake", `peer sent ${name} before READY`);
+        this.#handler.command(this, name, data);
+    }
+  }
+
+  #onReady(data: Uint8Array): void {
+    let properties: Map<string, Uint8Array>;
+    try {
+      properties = decodeProperties(data);
+    } catch (error) {
+      return this.fail("handshake", (error as Error).message);
+    }
+    const typeBytes = properties.get("socket-type");
+    this.peerType = typeBytes ? new TextDecoder().decode(typeBytes) : "";
+    const problem = incompatibilityReason(this.#options.socketType, this.peerType);
+    if (problem) return this.fail("handshake", problem);
+    this.peerIdentity = properties.get("identity") ?? new Uint8Array(0);
+    this.#ready = true;
+    clearTimeout(this.#handshakeTimer);
+    this.#startHeartbeat();
+    this.#handler.ready(this);
+  }
+
+  #onPing(data: Uint8Array): void {
+    // PING = TTL (2 bytes, deciseconds) + context (echoed back in PONG, at most 16 bytes).
+    const ttl = data.length >= 2 ? ((data[0]! << 8) | data[1]!) * 100 : 0;
+    if (ttl > 0 && this.#peerTtl === 0) {
+      this.#peerTtl = ttl;
+      this.#startHeartbeat();
+    }
+    this.sendCommand("PONG", data.subarray(2, 18));
+  }
+
+  /**
+   * One timer covers both directions: we PING every `heartbeatInterval` and drop the peer when
+   * nothing arrived for `heartbeatTimeout`; a peer's PING TTL also bounds its silence.
+   */
+  #startHeartbeat(): void {
+    const { heartbeatInterval, heartbeatTimeout } = this.#options;
+    const ownTimeout = heartbeatInterval > 0 ? (heartbeatTimeout > 0 ? heartbeatTimeout : heartbeatInterval) : 0;
+    const timeouts = [ownTimeout, this.#peerTtl].filter((t) => t > 0);
+    if (timeouts.length === 0) return;
+    const limit = Math.min(...timeouts);
+    const tick = heartbeatInterval > 0 ? Math.min(heartbeatInterval, limit) : Math.max(10, limit / 2);
+    clearInterval(this.#heartbeatTimer);
+    const ttlDeciseconds = Math.min(0xffff, Math.ceil(ownTimeout / 100));
+    this.#heartbeatTimer = setInterval(() => {
+      const silent = Date.now() - this.#lastReceived;
+      if (silent > limit) {
+        this.fail("heartbeat", `no traffic from peer for ${silent} ms (heartbeat timeout ${limit} ms)`);
+        return;
+      }
+      if (heartbeatInterval > 0) {
+        this.sendCommand("PING", new Uint8Array([ttlDeciseconds >> 8, ttlDeciseconds & 0xff]));
+      }
+    }, tick);
+    this.#heartbeatTimer.unref?.();
+  }
+}

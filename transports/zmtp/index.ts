@@ -1,0 +1,11 @@
+/**
+ * ZeroMQ without a native addon: ZMTP 3.1 over `node:net` (Node and Deno). The API is a
+ * subset of zeromq.js v6 (Dealer, Router, Publisher, Subscriber; bind/connect/send/receive,
+ * async iteration, `events`), so code can swap engines with a small adapter.
+ */
+export { Dealer } from "./socket-dealer.ts";
+export { Router } from "./socket-router.ts";
+export { Publisher } from "./socket-publisher.ts";
+export { Subscriber } from "./socket-subscriber.ts";
+export type { MessageLike, SocketOptions, ZmtpSocket } from "./socket-base.ts";
+export type { SocketEvent, SocketEventType, SocketEvents } from "./events.ts";

@@ -1,0 +1,402 @@
+/**
+ * What every ZMTP socket shares: bind/connect with reconnect, connections, events, the
+ * receive queue with its high-water mark, and close with linger. Routing is the subclasses'.
+ */
+import { createConnection, createServer, type Server, type Socket as NetSocket } from "node:net";
+import { lstatSync, unlinkSync } from "node:fs";
+import { Connection, type CloseKind, type ConnectionHandler, type ConnectionOptions } from "./connection.ts";
+import { type Endpoint, formatTcp, parseEndpoint } from "./endpoint.ts";
+import { SocketEvents } from "./events.ts";
+import type { SocketType } from "./socket-types.ts";
+
+export interface SocketOptions {
+  /** Identity sent in READY (DEALER/ROUTER); a ROUTER peer routes replies by it. */
+  routingId?: Uint8Array | string;
+  /** Messages queued per peer (and for a Dealer with no peer yet) before send waits or drops. Default 1000. */
+  sendHighWaterMark?: number;
+  /** Messages received and not yet read before reading from peers pauses. Default 1000. */
+  receiveHighWaterMark?: number;
+  /** Milliseconds to flush pending messages on close: 0 drops them, -1 waits. Default 0. */
+  linger?: number;
+  /** Send ZMTP PING every this many ms (0 = off). Default 0. */
+  heartbeatInterval?: number;
+  /** Drop a peer silent for this many ms once heartbeats are on. Default: heartbeatInterval. */
+  heartbeatTimeout?: number;
+  /** First reconnect delay in ms. Default 100. */
+  reconnectInterval?: number;
+  /** Upper bound of the doubling reconnect delay; 0 keeps it constant (libzmq). Default 0. */
+  reconnectMaxInterval?: number;
+  /** Largest message accepted from a peer, in bytes; larger drops that peer. -1 = no limit. */
+  maxMessageSize?: number;
+  /** Queue messages only to peers whose handshake completed. Default false. */
+  immediate?: boolean;
+  /** Drop a peer that does not complete the handshake in this many ms. Default 30000. */
+  handshakeInterval?: number;
+  /** Where peer misbehaviour is reported. Default `console.warn`. */
+  log?: (message: string) => void;
+}
+
+export type MessageLike = Array<Uint8Array | string> | Uint8Array | string;
+
+const textEncoder = new TextEncoder();
+
+export function toFrames(message: MessageLike): Uint8Array[] {
+  const list = Array.isArray(message) ? message : [message];
+  if (list.length === 0) throw new TypeError("A message needs at least one frame");
+  return list.map((frame) => {
+    if (typeof frame === "string") return textEncoder.encode(frame);
+    if (frame instanceof Uint8Array) return frame;
+    throw new TypeError("Frames must be Uint8Array or string");
+  });
+}
+
+/** Error with a zeromq.js-style `code`, for operations on a closed socket. */
+export function closedError(): Error & { code: string } {
+  return Object.assign(new Error("Socket is closed"), { code: "EBADF" });
+}
+
+interface Dialer {
+  endpoint: Endpoint;
+  socket: NetSocket | undefined;
+  connection: Connection | undefined;
+  timer: ReturnType<typeof setTimeout> | undefined;
+  interval: number;
+  lastReason: string;
+}
+
+interface Waiter<T> {
+  resolve(value: T): void;
+  reject(error: Error): void;
+}
+
+export abstract class ZmtpSocket implements AsyncIterable<Uint8Array[]> {
+  readonly events = new SocketEvents();
+  /** The address the last `bind` listened on, with the real port for port 0. */
+  lastEndpoint: string | undefined;
+  readonly sendHighWaterMark: number;
+  readonly receiveHighWaterMark: number;
+  readonly linger: number;
+
+  protected readonly connectionOptions: ConnectionOptions;
+  /** Connections whose handshake completed. */
+  protected readonly peers = new Set<Connection>();
+  readonly #allConnections = new Set<Connection>();
+  readonly #options: Required<Pick<SocketOptions, "reconnectInterval" | "reconnectMaxInterval">>;
+  readonly #log: (message: string) => void;
+  readonly #servers = new Map<string, { server: Server; endpoint: Endpoint }>();
+  readonly #dialers = new Map<string, Dialer>();
+  readonly #incoming: Uint8Array[][] = [];
+  #incomingHead = 0;
+  readonly #receivers: Waiter<Uint8Array[]>[] = [];
+  readonly #paused = new Set<Connection>();
+  #closed = false;
+
+  readonly #handler: ConnectionHandler = {
+    ready: (connection) => {
+      const refusal = this.admitPeer(connection);
+      if (refusal) {
+        connection.fail("handshake", refusal);
+        return;
+      }
+      this.peers.add(connection);
+      this.events.emit({ type: "handshake", address: connection.address });
+      this.onPeerReady(connection);
+    },
+    message: (connection, frames) => this.onPeerMessage(connection, frames),
+    command: (connection, name, data) => this.onPeerCommand(connection, name, data),
+    drain: (connection) => this.onPeerDrain(connection),
+    closed: (connection, kind, reason) => this.#onConnectionClosed(connection, kind, reason),
+  };
+
+  protected constructor(type: SocketType, options: SocketOptions) {
+    this.sendHighWaterMark = positiveOr(options.sendHighWaterMark, 1000);
+    this.receiveHighWaterMark = positiveOr(options.receiveHighWaterMark, 1000);
+    this.linger = options.linger ?? 0;
+    this.#log = options.log ?? ((message) => console.warn(`zmtp: ${message}`));
+    this.#options = {
+      reconnectInterval: options.reconnectInterval ?? 100,
+      reconnectMaxInterval: options.reconnectMaxInterval ?? 0,
+    };
+    const routingId = typeof options.routingId === "string" ? textEncoder.encode(options.routingId) : options.routingId;
+    if (routingId && (routingId.length === 0 || routingId.length > 255 || routingId[0] === 0)) {
+      throw new RangeError("routingId must be 1 to 255 bytes and must not start with a zero byte");
+    }
+    this.connectionOptions = {
+      socketType: type,
+      routingId,
+      maxMessageSize: options.maxMessageSize ?? -1,
+      heartbeatInterval: options.heartbeatInterval ?? 0,
+      heartbeatTimeout: options.heartbeatTimeout ?? 0,
+      handshakeInterval: options.handshakeInterval ?? 30_000,
+    };
+  }
+
+  get closed(): boolean {
+    return this.#closed;
+  }
+
+  /** Messages received and not yet read. */
+  get queuedIncoming(): number {
+    return this.#incoming.length - this.#incomingHead;
+  }
+
+  // --- hooks for the socket types -------------------------------------------------------
+
+  /** A reason to refuse a peer whose handshake is otherwise fine (a ROUTER's duplicate id). */
+  protected admitPeer(_connection: Connection): string | undefined {
+    return undefined;
+  }
+  protected abstract onPeerReady(connection: Connection): void;
+  protected abstract onPeerMessage(connection: Connection, frames: Uint8Array[]): void;
+  protected onPeerCommand(_connection: Connection, _name: string, _data: Uint8Array): void {}
+  protected onPeerDrain(_connection: Connection): void {}
+  protected onPeerGone(_connection: Connection): void {}
+  protected onClose(): void {}
+
+  protected log(message: string): void {
+    this.#log(message);
+  }
+
+  // --- binding and connecting -----------------------------------------------------------
+
+  bind(address: string): Promise<void> {
+    if (this.#closed) return Promise.reject(closedError());
+    const endpoint = parseEndpoint(address);
+    if (endpoint.kind === "ipc") removeStaleIpcFile(endpoint.path);
+    return new Promise((resolve, reject) => {
+      const server = createServer((socket) => this.#accept(socket, endpoint));
+      server.once("error", (error: Error & { code?: string }) => {
+        this.events.emit({ type: "bind:error", address, error, reason: error.message });
+        reject(Object.assign(new Error(`Cannot bind ${address}: ${error.message}`), { code: error.code, cause: error }));
+      });
+      const onListening = () => {
+        if (this.#closed) {
+          server.close();
+          reject(closedError());
+          return;
+        }
+        const bound = server.address();
+        const real =
+          endpoint.kind === "tcp" && bound && typeof bound === "object" ? formatTcp(endpoint.host, bound.port) : address;
+        this.#servers.set(real, { server, endpoint });
+        this.lastEndpoint = real;
+        server.on("error", (error: Error) => this.log(`listener ${real} failed: ${error.message}`));
+        this.events.emit({ type: "bind", address: real });
+        resolve();
+      };
+      if (endpoint.kind === "tcp") server.listen(endpoint.port, endpoint.host, onListening);
+      else server.listen(endpoint.path, onListening);
+    });
+  }
+
+  /** Stop listening on an address `bind` returned (existing connections stay). */
+  unbind(address: string): void {
+    const entry = this.#servers.get(address);
+    if (!entry) return;
+    this.#servers.delete(address);
+    closeServer(entry.server, entry.endpoint);
+  }
+
+  /** Connect, retrying in the background until it succeeds and after every disconnect. */
+  connect(address: string): void {
+    if (this.#closed) throw closedError();
+    const endpoint = parseEndpoint(address);
+    if (this.#dialers.has(address)) return;
+    const dialer: Dialer = {
+      endpoint,
+      socket: undefined,
+      connection: undefined,
+      timer: undefined,
+      interval: this.#options.reconnectInterval,
+      lastReason: "",
+    };
+    this.#dialers.set(address, dialer);
+    this.#dial(dialer);
+  }
+
+  /** Stop connecting to `address` and drop that connection. */
+  disconnect(address: string): void {
+    const dialer = this.#dialers.get(address);
+    if (!dialer) return;
+    this.#dialers.delete(address);
+    this.#stopDialer(dialer);
+  }
+
+  #dial(dialer: Dialer): void {
+    const { endpoint } = dialer;
+    const socket =
+      endpoint.kind === "tcp"
+        ? createConnection({ host: endpoint.host, port: endpoint.port })
+        : createConnection({ path: endpoint.path });
+    dialer.socket = socket;
+    const onError = (error: Error) => {
+      socket.destroy();
+      this.#scheduleRedial(dialer, `cannot connect: ${error.message}`);
+    };
+    socket.once("error", onError);
+    socket.once("connect", () => {
+      socket.off("error", onError);
+      if (this.#closed || this.#dialers.get(endpoint.address) !== dialer) {
+        socket.destroy();
+        return;
+      }
+      this.events.emit({ type: "connect", address: endpoint.address });
+      dialer.connection = this.#attach(socket, endpoint.address);
+    });
+  }
+
+  #scheduleRedial(dialer: Dialer, reason: string): void {
+    dialer.socket = undefined;
+    dialer.connection = undefined;
+    if (this.#closed || this.#dialers.get(dialer.endpoint.address) !== dialer) return;
+    const interval = dialer.interval;
+    const max = this.#options.reconnectMaxInterval;
+    if (max > interval) dialer.interval = Math.min(max, interval * 2);
+    dialer.lastReason = reason;
+    this.events.emit({ type: "connect:retry", address: dialer.endpoint.address, interval, reason });
+    dialer.timer = setTimeout(() => {
+      dialer.timer = undefined;
+      this.#dial(dialer);
+    }, interval);
+  }
+
+  #stopDialer(dialer: Dialer): void {
+    clearTimeout(dialer.timer);
+    dialer.timer = undefined;
+    if (dialer.connection) dialer.connection.close(this.linger);
+    else dialer.socket?.destroy();
+  }
+
+  #accept(socket: NetSocket, endpoint: Endpoint): void {
+    if (this.#closed) {
+      socket.destroy();
+      return;
+    }
+    const address = endpoint.kind === "tcp" ? formatTcp(socket.remoteAddress ?? "?", socket.remotePort ?? 0) : endpoint.address;
+    this.events.emit({ type: "accept", address });
+    this.#attach(socket, address);
+  }
+
+  #attach(socket: NetSocket, address: string): Connection {
+    const connection = new Connection(socket, address, this.connectionOptions, this.#handler);
+    this.#allConnections.add(connection);
+    return connection;
+  }
+
+  #onConnectionClosed(connection: Connection, kind: CloseKind, reason: string): void {
+    this.#allConnections.delete(connection);
+    this.#paused.delete(connection);
+    const wasPeer = this.peers.delete(connection);
+    if (wasPeer) this.onPeerGone(connection);
+    const dialer = [...this.#dialers.values()].find((d) => d.connection === connection);
+    if (kind !== "local" && kind !== "peer") {
+      const error = new Error(reason);
+      // Log a repeating handshake failure (a dialer retrying a wrong peer) once, not every retry.
+      const repeated = dialer !== undefined && !wasPeer && dialer.lastReason === reason;
+      if (!repeated) this.log(`${connection.address}: ${reason}`);
+      if (!wasPeer) this.events.emit({ type: "handshake:error:protocol", address: connection.address, error, reason });
+      else this.events.emit({ type: "disconnect", address: connection.address, error, reason });
+    } else if (wasPeer) {
+      this.events.emit({ type: "disconnect", address: connection.address, reason });
+    }
+    if (dialer) {
+      // A connection that got through the handshake resets the backoff.
+      if (wasPeer) dialer.interval = this.#options.reconnectInterval;
+      this.#scheduleRedial(dialer, reason);
+    }
+  }
+
+  // --- receiving --------------------------------------------------------------------------
+
+  /** Called by subclasses with a message for the application. */
+  protected deliver(connection: Connection | undefined, frames: Uint8Array[]): void {
+    const receiver = this.#receivers.shift();
+    if (receiver) {
+      receiver.resolve(frames);
+      return;
+    }
+    this.#incoming.push(frames);
+    if (connection && this.queuedIncoming >= this.receiveHighWaterMark) {
+      connection.pause();
+      this.#paused.add(connection);
+    }
+  }
+
+  receive(): Promise<Uint8Array[]> {
+    if (this.queuedIncoming > 0) {
+      const frames = this.#incoming[this.#incomingHead]!;
+      this.#incoming[this.#incomingHead++] = EMPTY_MESSAGE;
+      if (this.#incomingHead > 1024 && this.#incomingHead * 2 > this.#incoming.length) {
+        this.#incoming.splice(0, this.#incomingHead);
+        this.#incomingHead = 0;
+      }
+      if (this.#paused.size > 0 && this.queuedIncoming < this.receiveHighWaterMark) {
+        for (const connection of this.#paused) connection.resume();
+        this.#paused.clear();
+      }
+      return Promise.resolve(frames);
+    }
+    if (this.#closed) return Promise.reject(closedError());
+    return new Promise((resolve, reject) => this.#receivers.push({ resolve, reject }));
+  }
+
+  async *[Symbol.asyncIterator](): AsyncIterator<Uint8Array[]> {
+    while (true) {
+      try {
+        yield await this.receive();
+      } catch (error) {
+        if (this.#closed) return;
+        throw error;
+      }
+    }
+  }
+
+  // --- closing ----------------------------------------------------------------------------
+
+  /** Close every listener, dialer and connection; pending receives reject with code EBADF. */
+  close(): void {
+    if (this.#closed) return;
+    this.#closed = true;
+    for (const { server, endpoint } of this.#servers.values()) closeServer(server, endpoint);
+    this.#servers.clear();
+    for (const dialer of this.#dialers.values()) this.#stopDialer(dialer);
+    this.#dialers.clear();
+    for (const connection of [...this.#allConnections]) connection.close(this.linger);
+    this.#allConnections.clear();
+    this.peers.clear();
+    this.onClose();
+    for (const receiver of this.#receivers.splice(0)) receiver.reject(closedError());
+    this.events.emit({ type: "close" });
+    this.events.emit({ type: "end" });
+  }
+}
+
+const EMPTY_MESSAGE: Uint8Array[] = [];
+
+function positiveOr(value: number | undefined, fallback: number): number {
+  if (value === undefined) return fallback;
+  if (!Number.isFinite(value) || value < 0) throw new RangeError("High-water marks must be non-negative numbers");
+  // 0 means "no limit" in libzmq.
+  return value === 0 ? Number.POSITIVE_INFINITY : value;
+}
+
+function closeServer(server: Server, endpoint: Endpoint): void {
+  server.close();
+  if (endpoint.kind === "ipc" && !endpoint.path.startsWith("\0")) {
+    try {
+      unlinkSync(endpoint.path);
+    } catch {
+      // Already gone.
+    }
+  }
+}
+
+/** libzmq removes a leftover socket file before binding; only socket files are touched. */
+function removeStaleIpcFile(path: string): void {
+  if (path.startsWith("\0")) return;
+  try {
+    if (lstatSync(path).isSocket()) unlinkSync(path);
+  } catch {
+    // Does not exist: nothing to remove.
+  }
+}
