@@ -15,6 +15,7 @@ export class ActiveCall {
   #controller: AbortController | undefined;
   #timer: ReturnType<typeof setTimeout> | undefined;
   #abortReason: RpcError | undefined;
+  #released = false;
   #onDeadline: () => void;
 
   constructor(peer: PeerId, id: number, timeoutMs: number, onDeadline: () => void) {
@@ -28,7 +29,7 @@ export class ActiveCall {
     if (this.#controller) return this.#controller.signal;
     const controller = (this.#controller = new AbortController());
     if (this.#abortReason) controller.abort(this.#abortReason);
-    else if (this.#deadline !== undefined) {
+    else if (this.#deadline !== undefined && !this.#released) {
       const left = this.#deadline - performance.now();
       if (left <= 0) this.#onDeadline();
       else this.#timer = setTimeout(this.#onDeadline, Math.min(left, MAX_TIMER_MS));
@@ -48,7 +49,9 @@ export class ActiveCall {
     this.#controller?.abort(reason);
   }
 
+  /** The call is over: no deadline timer may be armed from now on. */
   release(): void {
+    this.#released = true;
     clearTimeout(this.#timer);
   }
 }
@@ -59,6 +62,10 @@ export class ActiveCalls {
 
   get(peer: PeerId, id: number): ActiveCall | undefined {
     return this.#byPeer.get(peer)?.get(id);
+  }
+
+  count(peer: PeerId): number {
+    return this.#byPeer.get(peer)?.size ?? 0;
   }
 
   add(call: ActiveCall): void {

@@ -1,9 +1,8 @@
 import { msgpackCodec, type Codec } from "./codec.ts";
-import { RpcError } from "./errors.ts";
+import { errorMessage, RpcError } from "./errors.ts";
 import { consoleLogger, unrefTimer, type Logger } from "./logger.ts";
-import { DEFAULT_MAX_MESSAGE_BYTES } from "./server.ts";
 import type { ClientTransport } from "./transport.ts";
-import { fromArray, HEARTBEAT_TOPIC, MAX_TIMER_MS, PING_FUNCTION, RESERVED_TOPIC_PREFIX, toArray, type Message, type Meta } from "./wire.ts";
+import { DEFAULT_MAX_MESSAGE_BYTES, fromArray, HEARTBEAT_TOPIC, MAX_TIMER_MS, PING_FUNCTION, RESERVED_TOPIC_PREFIX, toArray, type Message, type Meta } from "./wire.ts";
 
 export interface CallOptions {
   /** Overrides the client's default; 0 means no deadline. */
@@ -24,7 +23,7 @@ export interface RpcClientOptions {
   heartbeatToleranceMs?: number;
   /** Calls allowed in flight at once; more are refused with RESOURCE_EXHAUSTED. Default 10 000. */
   maxInFlight?: number;
-  /** Largest request this client sends. Default 16 MiB. */
+  /** Largest request this client sends. Default 4 MiB. */
   maxMessageBytes?: number;
   logger?: Logger;
 }
@@ -61,12 +60,17 @@ export class RpcClient {
   #state: ConnectionState = "idle";
   #nextId = 1;
   #liveness: ReturnType<typeof setTimeout> | undefined;
+  /** Off when the server sends no heartbeats (it says so in its ping reply). */
+  #livenessOn: boolean;
+  /** Bumped by stop(), so a start() that was waiting on the transport knows it was overtaken. */
+  #generation = 0;
 
   constructor(options: RpcClientOptions) {
     this.#transport = options.transport;
     this.#codec = options.codec ?? msgpackCodec();
     this.#timeoutMs = options.timeoutMs ?? 10_000;
     this.#toleranceMs = options.heartbeatToleranceMs ?? 3000;
+    this.#livenessOn = this.#toleranceMs > 0;
     this.#maxInFlight = options.maxInFlight ?? 10_000;
     this.#maxMessageBytes = options.maxMessageBytes ?? DEFAULT_MAX_MESSAGE_BYTES;
     this.#logger = options.logger ?? consoleLogger;
@@ -83,27 +87,50 @@ export class RpcClient {
   async start(): Promise<void> {
     if (this.#state !== "idle") return;
     this.#state = "connecting";
-    await this.#transport.connect({
+    const generation = this.#generation;
+    try {
+      await this.#connect();
+    } catch (error) {
+      if (generation === this.#generation) this.#state = "idle";
+      throw error;
+    }
+    if (generation !== this.#generation) return; // stopped while connecting
+    for (const prefix of this.#subscriptions.keys()) this.#transport.subscribe(prefix);
+    if (!this.#livenessOn) return this.#alive();
+    this.#transport.subscribe(HEARTBEAT_TOPIC);
+    this.#armLiveness();
+    // One round trip tells us the server is there, without waiting for its next heartbeat,
+    // and how often it beats: a server that sends no heartbeats turns our liveness check off.
+    this.call<{ heartbeatMs?: unknown }>(PING_FUNCTION, [], { timeoutMs: this.#toleranceMs }).then(
+      (pong) => {
+        if (generation !== this.#generation) return;
+        if (pong?.heartbeatMs === 0) {
+          this.#livenessOn = false;
+          clearTimeout(this.#liveness);
+        } else if (typeof pong?.heartbeatMs === "number" && pong.heartbeatMs >= this.#toleranceMs) {
+          this.#logger.warn(`Server heartbeat every ${pong.heartbeatMs} ms is not within heartbeatToleranceMs ${this.#toleranceMs}: expect false disconnects`);
+        }
+        this.#alive();
+      },
+      () => {}, // silence is handled by the liveness timer
+    );
+  }
+
+  #connect(): Promise<void> {
+    return this.#transport.connect({
       reply: (frame) => this.#onReply(frame),
       broadcast: (topic, frame) => this.#onBroadcast(topic, frame),
       linkDown: (reason) => this.#lost(reason),
       linkUp: () => this.#alive(),
     });
-    for (const prefix of this.#subscriptions.keys()) this.#transport.subscribe(prefix);
-    if (this.#toleranceMs <= 0) return this.#alive();
-    this.#transport.subscribe(HEARTBEAT_TOPIC);
-    this.#armLiveness();
-    // One round trip tells us the server is there, without waiting for its next heartbeat.
-    this.call(PING_FUNCTION, [], { timeoutMs: this.#toleranceMs }).then(
-      () => this.#alive(),
-      () => {}, // silence is handled by the liveness timer
-    );
   }
 
   /** Fails every call in flight with UNAVAILABLE and releases the transport. */
   async stop(): Promise<void> {
     if (this.#state === "idle") return;
     this.#state = "idle";
+    this.#generation++;
+    this.#livenessOn = this.#toleranceMs > 0;
     clearTimeout(this.#liveness);
     this.#failAll("UNAVAILABLE", "Client stopped");
     await this.#transport.close();
@@ -129,7 +156,7 @@ export class RpcClient {
       try {
         frame = this.#encode({ kind: "request", id, name, args: [...args], timeoutMs, meta: options.meta ?? {} });
       } catch (error) {
-        return refuse("INVALID_ARGUMENT", `Arguments could not be encoded: ${error instanceof Error ? error.message : String(error)}`);
+        return refuse("INVALID_ARGUMENT", `Arguments could not be encoded: ${errorMessage(error)}`);
       }
       if (frame.byteLength > this.#maxMessageBytes) {
         return refuse("RESOURCE_EXHAUSTED", `Request of ${frame.byteLength} bytes exceeds maxMessageBytes ${this.#maxMessageBytes}`);
@@ -203,7 +230,7 @@ export class RpcClient {
     try {
       message = fromArray(this.#codec.decode(frame));
     } catch (error) {
-      this.#logger.warn(`Dropped a malformed reply: ${error instanceof Error ? error.message : String(error)}`);
+      this.#logger.warn(`Dropped a malformed reply: ${errorMessage(error)}`);
       return;
     }
     if (message.kind !== "result" && message.kind !== "error") {
@@ -221,7 +248,7 @@ export class RpcClient {
     try {
       message = fromArray(this.#codec.decode(frame));
     } catch (error) {
-      this.#logger.warn(`Dropped a malformed broadcast on "${topic}": ${error instanceof Error ? error.message : String(error)}`);
+      this.#logger.warn(`Dropped a malformed broadcast on "${topic}": ${errorMessage(error)}`);
       return;
     }
     if (message.kind === "heartbeat") {
@@ -244,14 +271,15 @@ export class RpcClient {
     }
   }
 
-  /** Heartbeat seen: (re)arm the liveness timer and, after an outage, resubscribe. */
+  /**
+   * Heartbeat (or ping reply, or the transport's word) seen: (re)arm the liveness timer. After an
+   * outage the transport has re-sent our subscriptions itself on reconnecting.
+   */
   #alive(): void {
     if (this.#state === "idle") return;
     this.#armLiveness();
     if (this.#state === "connected") return;
-    const wasDown = this.#state === "disconnected";
     this.#state = "connected";
-    if (wasDown) for (const prefix of this.#subscriptions.keys()) this.#transport.subscribe(prefix);
     this.#emit("connected");
   }
 
@@ -264,7 +292,7 @@ export class RpcClient {
   }
 
   #armLiveness(): void {
-    if (this.#toleranceMs <= 0) return;
+    if (!this.#livenessOn) return;
     clearTimeout(this.#liveness);
     this.#liveness = setTimeout(() => this.#lost(`no heartbeat for ${this.#toleranceMs} ms`), this.#toleranceMs);
     unrefTimer(this.#liveness);
@@ -303,7 +331,7 @@ export class RpcClient {
       this.#transport.send(frame);
       return undefined;
     } catch (error) {
-      return error instanceof Error ? error.message : String(error);
+      return errorMessage(error);
     }
   }
 }

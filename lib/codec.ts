@@ -1,4 +1,4 @@
-import { Decoder, Encoder } from "@msgpack/msgpack";
+import { Decoder, Encoder, ExtensionCodec } from "@msgpack/msgpack";
 
 /**
  * Turns a message (plain data) into bytes and back. Decoders build plain data only: nothing
@@ -26,16 +26,25 @@ const DEFAULT_LIMITS: Required<DecodeLimits> = {
   maxMapLength: 100_000,
 };
 
+/** Extensions decode to class instances (ExtData); only the timestamp (type -1, a Date) is let in. */
+class TimestampOnly extends ExtensionCodec {
+  override decode(data: Uint8Array, type: number, context: undefined): unknown {
+    if (type !== -1) throw new RangeError(`MessagePack extension type ${type} is not accepted`);
+    return super.decode(data, type, context);
+  }
+}
+
 /** The default codec: MessagePack. `__proto__` keys are refused by the decoder. */
 export function msgpackCodec(limits: DecodeLimits = {}): Codec {
   const l = { ...DEFAULT_LIMITS, ...limits };
   const encoder = new Encoder({ ignoreUndefined: true });
   const decoder = new Decoder({
+    extensionCodec: new TimestampOnly(),
     maxStrLength: l.maxStrLength,
     maxBinLength: l.maxBinLength,
     maxArrayLength: l.maxArrayLength,
     maxMapLength: l.maxMapLength,
-    maxExtLength: 16, // room for the timestamp extension (Date), nothing more
+    maxExtLength: 12, // the longest timestamp extension
   });
   return {
     name: "msgpack",

@@ -48,6 +48,16 @@ export class RpcError extends Error {
   static from(reason: unknown, code: RpcCode = "INTERNAL"): RpcError {
     if (reason instanceof RpcError) return reason;
     if (reason instanceof Error) return new RpcError(code, reason.message, { cause: reason });
-    return new RpcError(code, String(reason), { cause: reason });
+    return new RpcError(code, errorMessage(reason), { cause: reason });
+  }
+}
+
+/** The message of anything thrown; never throws itself (a null-prototype object has no toString). */
+export function errorMessage(reason: unknown): string {
+  if (reason instanceof Error) return reason.message;
+  try {
+    return String(reason);
+  } catch {
+    return Object.prototype.toString.call(reason);
   }
 }

@@ -1,4 +1,4 @@
-import { intercept, type AnyTransport } from "./intercept.ts";
+import { intercept, type AnyTransport, type FrameFilter } from "./intercept.ts";
 
 export interface FaultOptions {
   /** Delay added to every frame, each direction. Default 0. */
@@ -16,7 +16,8 @@ export interface FaultControls {
   readonly isCut: boolean;
   /** Change latency or loss while running. */
   set(options: Omit<FaultOptions, "random">): void;
-  readonly stats: { forwarded: number; dropped: number };
+  /** Frames delivered, dropped (by loss, cut or close), and waiting out their latency now. */
+  readonly stats: { forwarded: number; dropped: number; delayed: number };
 }
 
 /**
@@ -28,31 +29,43 @@ export function withFaults<T extends AnyTransport>(transport: T, options: FaultO
   let lossRate = options.lossRate ?? 0;
   checkOptions(latencyMs, lossRate);
   const random = options.random ?? Math.random;
-  const timers = new Set<ReturnType<typeof setTimeout>>();
-  const stats = { forwarded: 0, dropped: 0 };
+  const stats = { forwarded: 0, dropped: 0, delayed: 0 };
   let isCut = false;
+  // One FIFO and one timer for its head: frames leave in the order they came, whatever the
+  // latency was when each arrived (separate timers of different lengths could overtake).
+  const queue: Array<{ due: number; forward: () => void }> = [];
+  let timer: ReturnType<typeof setTimeout> | undefined;
 
-  const wrapped = intercept(
-    transport,
-    (_event, forward) => {
-      if (isCut || (lossRate > 0 && random() < lossRate)) {
-        stats.dropped++;
-        return;
-      }
-      stats.forwarded++;
-      if (latencyMs <= 0) return forward();
-      const timer = setTimeout(() => {
-        timers.delete(timer);
-        if (isCut) stats.dropped++;
-        else forward();
-      }, latencyMs);
-      timers.add(timer);
-    },
-    () => {
-      for (const timer of timers) clearTimeout(timer);
-      timers.clear();
-    },
-  );
+  const deliver = (forward: () => void) => {
+    if (isCut) {
+      stats.dropped++;
+      return;
+    }
+    stats.forwarded++;
+    forward();
+  };
+
+  const drain = () => {
+    timer = undefined;
+    const now = performance.now();
+    while (queue.length > 0 && queue[0]!.due <= now) {
+      stats.delayed--;
+      deliver(queue.shift()!.forward);
+    }
+    if (queue.length > 0) timer = setTimeout(drain, queue[0]!.due - now);
+  };
+
+  const filter: FrameFilter = (_event, forward) => {
+    if (isCut || (lossRate > 0 && random() < lossRate)) {
+      stats.dropped++;
+      return;
+    }
+    if (latencyMs <= 0 && queue.length === 0) return deliver(forward);
+    const now = performance.now();
+    queue.push({ due: Math.max(now + latencyMs, queue.at(-1)?.due ?? 0), forward });
+    stats.delayed++;
+    timer ??= setTimeout(drain, queue[0]!.due - now);
+  };
 
   const faults: FaultControls = {
     cut: () => void (isCut = true),
@@ -67,7 +80,14 @@ export function withFaults<T extends AnyTransport>(transport: T, options: FaultO
     },
     stats,
   };
-  return Object.assign(wrapped, { faults });
+  const onClose = () => {
+    clearTimeout(timer);
+    timer = undefined;
+    stats.dropped += queue.length;
+    stats.delayed = 0;
+    queue.length = 0;
+  };
+  return intercept(transport, filter, { faults, onClose });
 }
 
 function checkOptions(latencyMs: number, lossRate: number): void {

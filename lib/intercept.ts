@@ -26,17 +26,34 @@ export function isServerTransport(transport: AnyTransport): transport is ServerT
 
 /**
  * Wrap a transport so every frame, in both directions, passes through `filter`. The building
- * block of the fault injector and the wire tap (an interceptor: `next => next`).
+ * block of the fault injector and the wire tap (an interceptor: `next => next`). Everything
+ * else the transport offers (`accept`, `addEndpoint`, stats…) stays reachable on the result,
+ * and `extras` are added to it.
  */
-export function intercept<T extends AnyTransport>(transport: T, filter: FrameFilter, onClose?: () => void): T {
-  const wrapped = isServerTransport(transport) ? interceptServer(transport, filter) : interceptClient(transport, filter);
-  if (!onClose) return wrapped as T;
-  const close = wrapped.close.bind(wrapped);
-  wrapped.close = async () => {
-    onClose();
-    await close();
-  };
-  return wrapped as T;
+export function intercept<T extends AnyTransport, E extends object = object>(
+  transport: T,
+  filter: FrameFilter,
+  extras?: E & { onClose?: () => void },
+): T & E {
+  const wrapped: AnyTransport = isServerTransport(transport) ? interceptServer(transport, filter) : interceptClient(transport, filter);
+  const overrides: Record<PropertyKey, unknown> = { ...wrapped };
+  const { onClose, ...rest } = extras ?? ({} as E & { onClose?: () => void });
+  Object.assign(overrides, rest);
+  if (onClose) {
+    const close = overrides["close"] as () => Promise<void>;
+    overrides["close"] = async () => {
+      onClose();
+      await close();
+    };
+  }
+  return new Proxy(transport, {
+    get(target, property) {
+      if (Object.hasOwn(overrides, property)) return overrides[property];
+      const value: unknown = Reflect.get(target, property, target);
+      // Methods run against the real transport, so classes with private fields keep working.
+      return typeof value === "function" ? value.bind(target) : value;
+    },
+  }) as T & E;
 }
 
 function interceptServer(inner: ServerTransport, filter: FrameFilter): ServerTransport {

@@ -1,11 +1,12 @@
 import type { StandardSchemaV1 } from "@standard-schema/spec";
 import { ActiveCall, ActiveCalls } from "./active-calls.ts";
 import { msgpackCodec, type Codec } from "./codec.ts";
-import { RpcError, type RpcCode } from "./errors.ts";
+import { errorMessage, RpcError, type RpcCode } from "./errors.ts";
 import { consoleLogger, unrefTimer, type Logger } from "./logger.ts";
 import type { PeerId, ServerTransport } from "./transport.ts";
 import {
   fromArray,
+  DEFAULT_MAX_MESSAGE_BYTES,
   HEARTBEAT_TOPIC,
   MalformedFrameError,
   PING_FUNCTION,
@@ -42,17 +43,19 @@ export interface RpcServerOptions {
   codec?: Codec;
   /** Interval of the liveness broadcast; 0 turns it off. Default 1000. */
   heartbeatMs?: number;
-  /** Largest frame accepted or sent. Default 16 MiB. */
+  /** Largest frame accepted or sent. Default 4 MiB. */
   maxMessageBytes?: number;
+  /** Calls one peer may have in flight; more are answered RESOURCE_EXHAUSTED. Default 1000. */
+  maxInFlightPerPeer?: number;
   logger?: Logger;
 }
+
+type ServerState = "stopped" | "starting" | "running" | "stopping";
 
 interface Registration {
   fn: Handler;
   input: StandardSchemaV1 | undefined;
 }
-
-export const DEFAULT_MAX_MESSAGE_BYTES = 16 * 1024 * 1024;
 
 /** Serves registered functions to every client of one transport, and publishes topics to them. */
 export class RpcServer {
@@ -60,18 +63,25 @@ export class RpcServer {
   readonly #codec: Codec;
   readonly #heartbeatMs: number;
   readonly #maxMessageBytes: number;
+  readonly #maxInFlightPerPeer: number;
   readonly #logger: Logger;
-  readonly #functions = new Map<string, Registration>([[PING_FUNCTION, { fn: () => "pong", input: undefined }]]);
+  readonly #functions: Map<string, Registration>;
   readonly #active = new ActiveCalls();
   #heartbeat: ReturnType<typeof setInterval> | undefined;
-  #running = false;
+  #state: ServerState = "stopped";
+  /** The start() or stop() under way, so the other one can wait for it. */
+  #transition: Promise<void> = Promise.resolve();
 
   constructor(options: RpcServerOptions) {
     this.#transport = options.transport;
     this.#codec = options.codec ?? msgpackCodec();
     this.#heartbeatMs = options.heartbeatMs ?? 1000;
     this.#maxMessageBytes = options.maxMessageBytes ?? DEFAULT_MAX_MESSAGE_BYTES;
+    this.#maxInFlightPerPeer = options.maxInFlightPerPeer ?? 1000;
     this.#logger = options.logger ?? consoleLogger;
+    // The ping tells a starting client the heartbeat interval, so it can pace its liveness check.
+    const ping: Registration = { fn: () => ({ heartbeatMs: this.#heartbeatMs }), input: undefined };
+    this.#functions = new Map([[PING_FUNCTION, ping]]);
   }
 
   /** Serve `fn` under `name`. The handler gets the call's arguments, then a CallContext. */
@@ -93,16 +103,42 @@ export class RpcServer {
   }
 
   get running(): boolean {
-    return this.#running;
+    return this.#state === "running";
   }
 
-  async start(): Promise<void> {
-    if (this.#running) return;
-    await this.#transport.listen({
-      request: (frame, peer) => this.#onRequest(frame, peer),
-      peerClosed: (peer) => this.#abortPeer(peer, "Caller disconnected"),
-    });
-    this.#running = true;
+  /** Listen on the transport. Requests that arrive while it starts are served. */
+  start(): Promise<void> {
+    return this.#queue(() => this.#start());
+  }
+
+  /**
+   * Stop serving: clients are told at once (a "stopping" heartbeat), calls in flight are
+   * aborted and answered UNAVAILABLE, then the transport is closed. Waits for a start under way.
+   */
+  stop(): Promise<void> {
+    return this.#queue(() => this.#stop());
+  }
+
+  /** Run start/stop steps one after another, whatever became of the one before. */
+  #queue(step: () => Promise<void>): Promise<void> {
+    const next = this.#transition.then(step, step);
+    this.#transition = next.catch(() => {});
+    return next;
+  }
+
+  async #start(): Promise<void> {
+    if (this.#state !== "stopped") return;
+    this.#state = "starting";
+    try {
+      await this.#transport.listen({
+        request: (frame, peer) => this.#onRequest(frame, peer),
+        peerClosed: (peer) => this.#abortPeer(peer, "Caller disconnected"),
+      });
+    } catch (error) {
+      this.#state = "stopped";
+      throw error;
+    }
+    this.#state = "running";
     if (this.#heartbeatMs > 0) {
       this.#beat("alive");
       this.#heartbeat = setInterval(() => this.#beat("alive"), this.#heartbeatMs);
@@ -110,21 +146,21 @@ export class RpcServer {
     }
   }
 
-  /**
-   * Stop serving: clients are told at once (a "stopping" heartbeat), calls in flight are
-   * aborted and answered UNAVAILABLE, then the transport is closed.
-   */
-  async stop(): Promise<void> {
-    if (!this.#running) return;
-    this.#running = false;
+  async #stop(): Promise<void> {
+    if (this.#state !== "running") return;
+    this.#state = "stopping";
     clearInterval(this.#heartbeat);
     this.#heartbeat = undefined;
-    if (this.#heartbeatMs > 0) this.#send(() => this.#transport.publish(HEARTBEAT_TOPIC, this.#encode({ kind: "heartbeat", state: "stopping" })));
+    if (this.#heartbeatMs > 0) this.#beat("stopping");
     for (const call of this.#active.takeAll()) {
       call.abort(new RpcError("UNAVAILABLE", "Server is stopping"));
       this.#replyError(call.peer, call.id, "UNAVAILABLE", "Server is stopping");
     }
-    await this.#transport.close();
+    try {
+      await this.#transport.close();
+    } finally {
+      this.#state = "stopped";
+    }
   }
 
   /**
@@ -134,7 +170,7 @@ export class RpcServer {
   publish(topic: string, data: unknown): void {
     if (typeof topic !== "string") throw new TypeError("Topic must be a string");
     if (topic.startsWith(RESERVED_TOPIC_PREFIX)) throw new TypeError(`Topics starting with "${RESERVED_TOPIC_PREFIX}" are reserved`);
-    if (!this.#running) throw new RpcError("UNAVAILABLE", "Server is not running");
+    if (this.#state !== "running") throw new RpcError("UNAVAILABLE", "Server is not running");
     const frame = this.#encode({ kind: "event", data });
     if (frame.byteLength > this.#maxMessageBytes) {
       throw new RpcError("RESOURCE_EXHAUSTED", `Event of ${frame.byteLength} bytes exceeds maxMessageBytes ${this.#maxMessageBytes}`);
@@ -147,7 +183,10 @@ export class RpcServer {
   }
 
   #onRequest(frame: Uint8Array, peer: PeerId): void {
-    if (!this.#running) return;
+    if (this.#state !== "running" && this.#state !== "starting") {
+      this.#logger.warn(`Dropped a frame from ${peer}: server is ${this.#state}`);
+      return;
+    }
     if (frame.byteLength > this.#maxMessageBytes) {
       this.#logger.warn(`Dropped a ${frame.byteLength}-byte frame from ${peer}: exceeds maxMessageBytes ${this.#maxMessageBytes}`);
       return;
@@ -176,6 +215,10 @@ export class RpcServer {
     }
     if (this.#active.get(peer, request.id)) {
       this.#replyError(peer, request.id, "INVALID_ARGUMENT", `Call id ${request.id} is already in flight`);
+      return;
+    }
+    if (this.#active.count(peer) >= this.#maxInFlightPerPeer) {
+      this.#replyError(peer, request.id, "RESOURCE_EXHAUSTED", `Too many calls in flight from one caller (${this.#maxInFlightPerPeer})`);
       return;
     }
     const call: ActiveCall = new ActiveCall(peer, request.id, request.timeoutMs, () => {
@@ -217,6 +260,15 @@ export class RpcServer {
   #answer(request: RequestMessage, call: ActiveCall, outcome: { value: unknown } | { error: unknown }): void {
     // A call that was cancelled, timed out or cut off by stop() has been answered already (or needs no answer).
     if (!this.#active.remove(call)) return;
+    try {
+      this.#reply(request, call, outcome);
+    } catch (error) {
+      this.#logger.error(`Answering "${request.name}" failed: ${errorMessage(error)}`, error);
+      this.#replyError(call.peer, call.id, "INTERNAL", `Answering "${request.name}" failed`);
+    }
+  }
+
+  #reply(request: RequestMessage, call: ActiveCall, outcome: { value: unknown } | { error: unknown }): void {
     if (call.expired) return; // the caller has given up; its own deadline fired first
     const { peer, id } = call;
     if ("error" in outcome) {
@@ -281,8 +333,4 @@ async function validate(schema: StandardSchemaV1, args: unknown[]): Promise<unkn
 
 function isThenable(value: unknown): value is PromiseLike<unknown> {
   return typeof value === "object" && value !== null && typeof (value as { then?: unknown }).then === "function";
-}
-
-function errorMessage(error: unknown): string {
-  return error instanceof Error ? error.message : String(error);
 }

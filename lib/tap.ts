@@ -1,6 +1,7 @@
 import { msgpackCodec, type Codec } from "./codec.ts";
 import { intercept, type AnyTransport, type Channel, type Direction } from "./intercept.ts";
-import type { RpcCode } from "./errors.ts";
+import { errorMessage, type RpcCode } from "./errors.ts";
+import { consoleLogger, type Logger } from "./logger.ts";
 import type { PeerId } from "./transport.ts";
 import { fromArray } from "./wire.ts";
 
@@ -28,6 +29,8 @@ export interface TapFrame {
 export interface TapOptions {
   /** Must match the codec of the server and client. Default MessagePack. */
   codec?: Codec;
+  /** Where a throwing `onFrame` is reported. Default the console. */
+  logger?: Logger;
 }
 
 /** Report every frame passing through `transport`, both ways, then pass it on unchanged. */
@@ -50,8 +53,10 @@ export function tap<T extends AnyTransport>(transport: T, onFrame: (frame: TapFr
     }
     try {
       onFrame(report);
-    } finally {
-      forward();
+    } catch (error) {
+      // An observer's bug must not change what happens on the wire.
+      (options.logger ?? consoleLogger).error(`Wire tap callback threw: ${errorMessage(error)}`, error);
     }
+    forward();
   });
 }

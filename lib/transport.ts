@@ -47,7 +47,11 @@ export interface ClientTransport {
   connect(sink: ClientSink): Promise<void>;
   /** Send a request frame. Throws if the frame cannot be queued at all. */
   send(frame: Uint8Array): void;
-  /** Receive broadcasts whose topic starts with `prefix`. Idempotent per prefix. */
+  /**
+   * Receive broadcasts whose topic starts with `prefix`. Idempotent per prefix. Subscriptions
+   * outlive reconnects: a transport that re-establishes its link re-sends them itself (as
+   * ZeroMQ's SUB socket does); the core never has to repeat them.
+   */
   subscribe(prefix: string): void;
   /** Stop receiving `prefix`. Idempotent. */
   unsubscribe(prefix: string): void;

@@ -35,6 +35,12 @@ export const PING_FUNCTION = "$tw.ping";
 
 export type Meta = Record<string, string>;
 
+/**
+ * Largest frame accepted or sent by default. Decoding can take many times a frame's size in
+ * memory (an empty map is one byte on the wire), so this stays well below what a socket allows.
+ */
+export const DEFAULT_MAX_MESSAGE_BYTES = 4 * 1024 * 1024;
+
 /** Longest delay timers accept (2^31 - 1 ms, about 24.8 days); longer ones would fire at once. */
 export const MAX_TIMER_MS = 2_147_483_647;
 

@@ -20,8 +20,9 @@ export function memoryHub(): MemoryHub {
   const clients = new Map<PeerId, ClientEnd>();
   let serverSink: ServerSink | undefined;
   let nextPeer = 1;
-  // Requests sent before the server listens wait for it, as ZeroMQ queues before a bind.
+  // Requests sent before the server listens wait for it, as ZeroMQ queues before a bind (bounded, as its high-water mark).
   const waiting: Array<[Uint8Array, PeerId]> = [];
+  const maxWaiting = 10_000;
 
   const server: ServerTransport = {
     async listen(sink) {
@@ -58,7 +59,8 @@ export function memoryHub(): MemoryHub {
         if (!end.sink) throw new Error("Memory client is not connected");
         const target = serverSink;
         if (target) deliver(() => target.request(frame, peer));
-        else waiting.push([frame, peer]);
+        else if (waiting.length < maxWaiting) waiting.push([frame, peer]);
+        else throw new Error(`Memory server is not listening and ${maxWaiting} requests are waiting`);
       },
       subscribe: (prefix) => void end.subscriptions.add(prefix),
       unsubscribe: (prefix) => void end.subscriptions.delete(prefix),

@@ -69,24 +69,41 @@ function isEnvelope(data: unknown): data is Envelope {
 export interface MessagePortServer extends ServerTransport {
   /** Serve one more endpoint (e.g. a port a new page sent over); returns its peer id. */
   addEndpoint(endpoint: Endpoint): PeerId;
+  /**
+   * close() keeps listening on the ports (requests are ignored until listen() again), so a
+   * restarted server serves the same clients; detach() removes its listeners for good.
+   */
+  detach(): Promise<void>;
 }
 
 interface Peer {
   endpoint: Endpoint;
   subscriptions: Set<string>;
-  stop: () => void;
+  /** Removes the port's listener; undefined until listen() attaches it. */
+  stop: (() => void) | undefined;
 }
 
 export function messagePortServer(endpoints: Endpoint | Endpoint[] = []): MessagePortServer {
+  // Peers outlive close(): a restarted server serves the same ports, subscriptions included.
   const peers = new Map<PeerId, Peer>();
-  const initial = Array.isArray(endpoints) ? endpoints : [endpoints];
   let sink: Parameters<ServerTransport["listen"]>[0] | undefined;
   let nextPeer = 1;
 
   function addEndpoint(endpoint: Endpoint): PeerId {
     const id = `port-${nextPeer++}`;
-    const peer: Peer = { endpoint, subscriptions: new Set(), stop: () => {} };
-    peer.stop = listen(endpoint, (envelope) => {
+    peers.set(id, { endpoint, subscriptions: new Set(), stop: undefined });
+    if (sink) attach(id);
+    return id;
+  }
+
+  /**
+   * Start taking messages from a port. Deferred to listen(): a port queues what arrives before
+   * its listener exists, so no request is lost to a server that is not listening yet.
+   */
+  function attach(id: PeerId): void {
+    const peer = peers.get(id);
+    if (!peer || peer.stop) return;
+    peer.stop = listen(peer.endpoint, (envelope) => {
       switch (envelope.k) {
         case "req":
           sink?.request(envelope.f, id);
@@ -98,27 +115,27 @@ export function messagePortServer(endpoints: Endpoint | Endpoint[] = []): Messag
           peer.subscriptions.delete(envelope.t);
           break;
         case "bye":
-          peer.stop();
-          peers.delete(id);
+          // The client left; the port stays served, as a client may start again on it.
+          peer.subscriptions.clear();
           sink?.peerClosed?.(id);
           break;
       }
     });
-    peers.set(id, peer);
-    return id;
   }
+
+  for (const endpoint of Array.isArray(endpoints) ? endpoints : [endpoints]) addEndpoint(endpoint);
 
   return {
     addEndpoint,
     async listen(next) {
       sink = next;
-      for (const endpoint of initial) addEndpoint(endpoint);
-      initial.length = 0;
+      for (const id of peers.keys()) attach(id);
     },
     reply(peer, frame) {
-      peers.get(peer)?.endpoint.postMessage({ tw: 1, k: "rep", f: frame } satisfies Envelope);
+      if (sink) peers.get(peer)?.endpoint.postMessage({ tw: 1, k: "rep", f: frame } satisfies Envelope);
     },
     publish(topic, frame) {
+      if (!sink) return;
       for (const peer of peers.values()) {
         for (const prefix of peer.subscriptions) {
           if (!topic.startsWith(prefix)) continue;
@@ -128,12 +145,15 @@ export function messagePortServer(endpoints: Endpoint | Endpoint[] = []): Messag
       }
     },
     async close() {
-      for (const peer of peers.values()) {
-        peer.stop();
-        peer.endpoint.postMessage({ tw: 1, k: "bye" } satisfies Envelope);
-      }
-      peers.clear();
+      if (!sink) return;
       sink = undefined;
+      for (const peer of peers.values()) peer.endpoint.postMessage({ tw: 1, k: "bye" } satisfies Envelope);
+    },
+    /** Stop listening on every port for good (the ports themselves belong to the caller). */
+    async detach() {
+      sink = undefined;
+      for (const peer of peers.values()) peer.stop?.();
+      peers.clear();
     },
   };
 }

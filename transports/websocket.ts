@@ -60,8 +60,13 @@ function bytesOf(data: unknown): Uint8Array | undefined {
 }
 
 export interface WebSocketServerOptions {
-  /** A subscriber whose unsent data exceeds this misses events (counted) instead of growing memory. Default 8 MiB. */
+  /**
+   * A subscriber whose unsent data exceeds this misses events (counted) instead of growing
+   * memory; a peer that lets its replies pile up past it is disconnected. Default 8 MiB.
+   */
   maxBufferedBytes?: number;
+  /** Prefixes one peer may subscribe to; more closes it (1008). Default 1024. */
+  maxSubscriptions?: number;
 }
 
 export interface WebSocketServerTransport extends ServerTransport {
@@ -73,6 +78,7 @@ export interface WebSocketServerTransport extends ServerTransport {
 
 export function websocketServer(options: WebSocketServerOptions = {}): WebSocketServerTransport {
   const maxBuffered = options.maxBufferedBytes ?? 8 * 1024 * 1024;
+  const maxSubscriptions = options.maxSubscriptions ?? 1024;
   const peers = new Map<PeerId, { socket: WebSocketLike; topics: Set<string> }>();
   const stats = { droppedEvents: 0 };
   let sink: ServerSink | undefined;
@@ -98,8 +104,9 @@ export function websocketServer(options: WebSocketServerOptions = {}): WebSocket
           } catch {
             return socket.close(1007, "topic is not UTF-8");
           }
-          if (bytes[0] === T.subscribe) peer.topics.add(topic);
-          else peer.topics.delete(topic);
+          if (bytes[0] === T.unsubscribe) peer.topics.delete(topic);
+          else if (peer.topics.size < maxSubscriptions || peer.topics.has(topic)) peer.topics.add(topic);
+          else socket.close(1008, "too many subscriptions");
           return;
         }
         default:
@@ -109,6 +116,8 @@ export function websocketServer(options: WebSocketServerOptions = {}): WebSocket
     socket.addEventListener("close", () => {
       if (peers.delete(id)) sink?.peerClosed?.(id);
     });
+    // A protocol violation surfaces as "error" (then "close"); unheard, Node would crash the process.
+    socket.addEventListener("error", () => {});
     return id;
   }
 
@@ -119,8 +128,10 @@ export function websocketServer(options: WebSocketServerOptions = {}): WebSocket
       sink = next;
     },
     reply(peerId, frame) {
-      const peer = peers.get(peerId);
-      if (peer?.socket.readyState === OPEN) peer.socket.send(tagged(T.reply, frame));
+      const socket = peers.get(peerId)?.socket;
+      if (socket?.readyState !== OPEN) return;
+      if (socket.bufferedAmount > maxBuffered) return socket.close(1008, "not reading its replies");
+      socket.send(tagged(T.reply, frame));
     },
     publish(topic, frame) {
       let message: Uint8Array | undefined;
@@ -208,6 +219,8 @@ export function websocketClient(url: string, options: WebSocketClientOptions = {
   return {
     connect(next) {
       sink = next;
+      closed = false;
+      delay = firstDelay;
       // Resolves once the first attempt has opened or failed; a failure is retried in the background.
       return new Promise<void>((resolve) => open(resolve));
     },

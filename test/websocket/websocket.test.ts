@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, it } from "vitest";
 import { WebSocket as WsClient, WebSocketServer } from "ws";
-import type { AddressInfo } from "node:net";
+import { connect, type AddressInfo } from "node:net";
 import { RpcClient, RpcServer } from "../../lib/index.ts";
 import { websocketClient, websocketServer, type WebSocketConstructor, type WebSocketLike } from "../../transports/websocket.ts";
 import { until } from "../core/helpers.ts";
@@ -103,4 +103,71 @@ describe("WebSocket transport", () => {
       if (saved) (globalThis as { WebSocket?: unknown }).WebSocket = saved;
     }
   });
+
+  it("survives a peer that breaks the WebSocket protocol itself", async () => {
+    const s = await startServer();
+    cleanups.push(s.stop);
+    const good = new RpcClient({ transport: websocketClient(s.url, { WebSocket: WebSocketImpl }) });
+    await good.start();
+    cleanups.push(() => good.stop());
+    // A hand-made upgrade, then an unmasked client frame: ws reports it as an "error" event.
+    const raw = connect(s.port, "127.0.0.1");
+    cleanups.push(() => raw.destroy());
+    await new Promise((resolve) => raw.once("connect", resolve));
+    raw.write(
+      "GET / HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n" +
+        "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n",
+    );
+    await new Promise((resolve) => raw.once("data", resolve)); // 101 Switching Protocols
+    const closed = new Promise((resolve) => raw.once("close", resolve));
+    raw.write(Buffer.from([0x82, 0x01, 0x01]));
+    await closed;
+    expect(await good.call("add", [2, 2])).toBe(4);
+  });
+
+  it("reconnects again after the client itself was stopped and started", async () => {
+    const first = await startServer();
+    const client = new RpcClient({
+      transport: websocketClient(first.url, { WebSocket: WebSocketImpl, reconnectMs: 20 }),
+      heartbeatToleranceMs: 300,
+    });
+    await client.start();
+    await client.stop();
+    await client.start();
+    cleanups.push(() => client.stop());
+    await until(() => client.state === "connected");
+    await first.stop();
+    await until(() => client.state === "disconnected");
+    const second = await startServer(first.port);
+    cleanups.push(second.stop);
+    await until(() => client.state === "connected");
+    expect(await client.call("add", [1, 1])).toBe(2);
+  });
+
+  it("drops events for a subscriber that does not read, and counts them", async () => {
+    const s = await startServer();
+    cleanups.push(s.stop);
+    const raw = new WsClient(s.url);
+    cleanups.push(() => raw.terminate());
+    await new Promise((resolve) => raw.once("open", resolve));
+    raw.send(new Uint8Array([4, ...new TextEncoder().encode("big")])); // subscribe "big"
+    await until(() => s.transport.stats.droppedEvents === 0 && s.server.running);
+    // Stop reading: the server's send buffer fills past maxBufferedBytes.
+    (raw as unknown as { _socket: { pause(): void } })._socket.pause();
+    const chunk = new Uint8Array(256 * 1024);
+    await sleepUntil(() => {
+      s.server.publish("big", chunk);
+      return s.transport.stats.droppedEvents > 0;
+    });
+    expect(s.transport.stats.droppedEvents).toBeGreaterThan(0);
+  });
 });
+
+/** Repeat `step` on each macrotask until it returns true (at most 2000 times). */
+async function sleepUntil(step: () => boolean): Promise<void> {
+  for (let i = 0; i < 2000; i++) {
+    if (step()) return;
+    await new Promise((resolve) => setTimeout(resolve, 1));
+  }
+  throw new Error("Condition not met");
+}
