@@ -1,0 +1,159 @@
+/**
+ * The playground page: builds the views, starts a session (exchange worker + client) and wires
+ * the two together. Everything else lives in the modules it imports, one job each.
+ */
+import type { ConnectionState } from "../../lib/index.ts";
+import { setClass, setText } from "./dom.ts";
+import { ExperimentView } from "./experiment-view.ts";
+import { FrameLoop } from "./frame-loop.ts";
+import { LearnPanel } from "./learn-panel.ts";
+import { MarketView } from "./market-view.ts";
+import { Selection } from "./selection.ts";
+import { SequenceView } from "./sequence-view.ts";
+import { Session, type WireFrame } from "./session.ts";
+import { Store } from "./store.ts";
+import { TradeView } from "./trade-view.ts";
+import { WireLog } from "./wire-log.ts";
+
+const DEFAULT_SEED = 42;
+
+const byId = <T extends HTMLElement = HTMLElement>(id: string) => document.getElementById(id) as T;
+
+const loop = new FrameLoop();
+const store = new Store();
+const selection = new Selection();
+const market = new MarketView(store, selection, loop);
+const trade = new TradeView(store, selection, loop);
+const wire = new WireLog(loop);
+const sequence = new SequenceView(loop);
+sequence.source(() => wire.frames);
+wire.onSelect = (frame) => sequence.pin(frame);
+market.onPrice = (price) => trade.usePrice(price);
+
+let session: Session | undefined;
+let generation = 0;
+let lastHeartbeat = 0;
+
+const experiment = new ExperimentView(loop, { replay: (seed) => void restart(seed) }, initialSeed());
+const learn = new LearnPanel(() =>
+  session ? { client: session.client, gateway: session.gateway, gatewayName: session.info.gatewayName, symbol: selection.value } : undefined,
+);
+
+byId("market").append(market.element);
+byId("ticket").append(trade.ticket);
+byId("blotter").append(trade.blotter);
+byId("experiment").append(experiment.element);
+byId("wire").append(wire.element);
+byId("sequence").append(sequence.element);
+byId("learn-body").append(learn.element);
+market.mount();
+setUpLearnDrawer();
+
+// The instrument on show survives a replay; otherwise the first to arrive is shown.
+let wantedSymbol = "";
+store.onChange((part, data) => {
+  if (part !== "contract" || !data) return;
+  const { vtSymbol } = data as { vtSymbol: string };
+  if (!selection.value || vtSymbol === wantedSymbol) selection.set(vtSymbol);
+});
+
+setInterval(() => loop.request(drawHeartbeat), 200);
+void restart(initialSeed());
+
+/** Stop the running session, if any, and start a fresh worker with `seed`. */
+async function restart(seed: number): Promise<void> {
+  const mine = ++generation;
+  learn.stop();
+  trade.attach(undefined);
+  experiment.attach(undefined);
+  const previous = session;
+  session = undefined;
+  showState("connecting");
+  await previous?.close();
+  if (mine !== generation) return;
+  wantedSymbol = selection.value || wantedSymbol;
+  store.clear();
+  market.clear();
+  wire.clear();
+  selection.set("");
+  lastHeartbeat = 0;
+  const url = new URL(location.href);
+  url.searchParams.set("seed", String(seed));
+  history.replaceState(null, "", url);
+
+  const onFrame = (frame: WireFrame) => {
+    if (mine !== generation) return;
+    if (frame.kind === "heartbeat") lastHeartbeat = frame.at;
+    wire.push(frame);
+    sequence.update(frame);
+  };
+  const onEvent = (type: string, data: unknown) => {
+    if (mine === generation) store.apply(type, data);
+  };
+  let next: Session;
+  try {
+    next = await Session.open({ seed, onFrame, onEvent });
+  } catch (error) {
+    if (mine === generation) fatal(error);
+    return;
+  }
+  if (mine !== generation) return void next.close();
+  session = next;
+  next.client.on("connected", () => showState("connected"));
+  next.client.on("disconnected", (reason) => showState("disconnected", reason));
+  showState(next.client.state);
+  trade.attach({ sendOrder: (req) => next.gateway.sendOrder(req), cancelOrder: (req) => next.gateway.cancelOrder(req) });
+  experiment.attach(next);
+  document.body.dataset["ready"] = "true";
+}
+
+function showState(state: ConnectionState, reason?: string): void {
+  const status = byId("status");
+  status.dataset["state"] = state;
+  const text: Record<ConnectionState, string> = {
+    idle: "stopped",
+    connecting: "connecting…",
+    connected: "connected",
+    disconnected: `disconnected${reason ? ` (${reason})` : ""}`,
+  };
+  setText(byId("status-text"), text[state]);
+  experiment.state(state);
+}
+
+function drawHeartbeat(): void {
+  const element = byId("heartbeat");
+  if (!lastHeartbeat) return setText(element, "");
+  const ago = (performance.now() - lastHeartbeat) / 1000;
+  setText(element, `♥ ${ago.toFixed(1)} s ago`);
+  setClass(element, "late", ago > 1.5);
+}
+
+function initialSeed(): number {
+  const text = new URL(location.href).searchParams.get("seed");
+  const value = Number(text);
+  return text && Number.isInteger(value) && value >= 0 ? value : DEFAULT_SEED;
+}
+
+function setUpLearnDrawer(): void {
+  const drawer = byId("learn");
+  const toggle = byId<HTMLButtonElement>("learn-toggle");
+  const open = (on: boolean) => {
+    drawer.hidden = !on;
+    toggle.setAttribute("aria-expanded", String(on));
+    document.body.classList.toggle("learning", on);
+    if (on) drawer.querySelector<HTMLElement>("[role=tab][aria-selected=true]")?.focus();
+    else toggle.focus();
+  };
+  toggle.addEventListener("click", () => open(toggle.getAttribute("aria-expanded") !== "true"));
+  byId("learn-close").addEventListener("click", () => open(false));
+  document.addEventListener("keydown", (event) => {
+    if (event.key === "Escape" && !drawer.hidden) open(false);
+  });
+}
+
+function fatal(error: unknown): void {
+  const element = byId("fatal");
+  element.hidden = false;
+  element.textContent = `The playground could not start: ${error instanceof Error ? error.message : String(error)}`;
+  console.error(error);
+}

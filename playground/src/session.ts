@@ -1,0 +1,187 @@
+/**
+ * One run of the playground: the exchange and its RpcService in a WebWorker, an RpcClient in the
+ * page. The client's transport is the worker's MessagePort, wrapped twice:
+ *
+ *   RpcClient → tap (wire log) → withFaults (latency, loss, cut) → workerClient(worker)
+ *
+ * so the log shows what the client really sent and received: a request dropped by the fault
+ * injector is in the log, its reply is not. Above the client sits an RpcGateway, VeighNa's
+ * client-side gateway: it loads the account's state, then follows the broadcast and puts every
+ * event on an EventEngine, which the page's store listens to. A new seed is a new session.
+ */
+import { RpcClient, tap, withFaults, type FaultControls, type TapFrame } from "../../lib/index.ts";
+import { workerClient } from "../../transports/worker.ts";
+import { EVENT_ORDER, EVENT_TRADE, EventEngine, RpcGateway, withGatewayName, type ContractData, type OrderData, type TradeData } from "../../sim/index.ts";
+import type { WorkerReady, WorkerRequest, WorkerResponse } from "./worker-protocol.ts";
+
+/** The page's gateway name: order ids it hands out read "RPC.7". */
+export const PAGE_GATEWAY = "RPC";
+
+/** A tapped frame with the page's own clock, a sequence number and, for replies, the round trip. */
+export interface WireFrame extends TapFrame {
+  seq: number;
+  /** performance.now() when the frame passed the tap. */
+  at: number;
+  /** Replies: milliseconds since the request with the same id went out. */
+  rttMs?: number;
+  /** Replies: the function the request called. */
+  replyTo?: string;
+}
+
+export interface SessionOptions {
+  seed: number;
+  onFrame: (frame: WireFrame) => void;
+  /** Every event the gateway reports, by VeighNa type (`eTick.IF2512.CFFEX`, `eOrder.RPC.3`). */
+  onEvent: (type: string, data: unknown) => void;
+  /** Heartbeat silence after which the client reports "disconnected". */
+  heartbeatToleranceMs?: number;
+}
+
+export class Session {
+  readonly client: RpcClient;
+  readonly gateway: RpcGateway;
+  readonly faults: FaultControls;
+  readonly info: WorkerReady;
+  readonly #worker: Worker;
+  readonly #off: Array<() => void> = [];
+
+  private constructor(worker: Worker, client: RpcClient, gateway: RpcGateway, faults: FaultControls, info: WorkerReady) {
+    this.#worker = worker;
+    this.client = client;
+    this.gateway = gateway;
+    this.faults = faults;
+    this.info = info;
+  }
+
+  static async open(options: SessionOptions): Promise<Session> {
+    const worker = new Worker(new URL("./worker.ts", import.meta.url), { type: "module", name: "tradewire-exchange" });
+    let client: RpcClient | undefined;
+    try {
+      const info = await initialise(worker, { playground: "init", seed: options.seed });
+      const faulty = withFaults(workerClient(worker));
+      client = new RpcClient({
+        transport: tap(faulty, wireRecorder(options.onFrame)),
+        timeoutMs: 5_000,
+        heartbeatToleranceMs: options.heartbeatToleranceMs ?? 3_000,
+      });
+      const eventEngine = new EventEngine({ onError: (error) => console.error("A page event handler threw", error) });
+      eventEngine.registerGeneral((event) => options.onEvent(event.type, event.data));
+      const gateway = new RpcGateway({ client, eventEngine, gatewayName: PAGE_GATEWAY, remoteGateway: info.gatewayName });
+      await gateway.connect(); // starts the client, loads contracts, account, positions, orders, trades
+      await waitConnected(client);
+      const session = new Session(worker, client, gateway, faulty.faults, info);
+      session.#watch();
+      // Ticks of every instrument: the chart keeps bars for all, so switching is instant.
+      for (const contract of await client.call<ContractData[]>("getAllContracts")) {
+        await gateway.subscribe({ symbol: contract.symbol, exchange: contract.exchange });
+      }
+      return session;
+    } catch (error) {
+      await client?.stop();
+      worker.terminate();
+      throw error;
+    }
+  }
+
+  /** Report worker crashes, and resynchronise after an outage. */
+  #watch(): void {
+    // An exception inside the worker would otherwise only show as a silent server.
+    const onWorkerError = (event: ErrorEvent) => console.error(`The exchange worker threw: ${event.message}`);
+    this.#worker.addEventListener("error", onWorkerError);
+    // After an outage the client resubscribes by itself, but what was broadcast meanwhile is
+    // gone: reload the state (VeighNa's RpcGateway reloads only on connect).
+    let wasDown = false;
+    this.#off.push(
+      () => this.#worker.removeEventListener("error", onWorkerError),
+      this.client.on("disconnected", () => (wasDown = true)),
+      this.client.on("connected", () => {
+        if (!wasDown) return;
+        wasDown = false;
+        this.resync().catch(() => {}); // a call lost to injected faults: the next outage retries
+      }),
+    );
+  }
+
+  /** Reload account, positions, orders and trades through the gateway's event engine. */
+  async resync(): Promise<void> {
+    await this.gateway.queryAccount();
+    await this.gateway.queryPosition();
+    const engine = this.gateway.eventEngine;
+    for (const order of await this.client.call<OrderData[]>("getAllOrders")) {
+      if (order.gatewayName !== this.info.gatewayName) continue;
+      const mine = withGatewayName(order, PAGE_GATEWAY);
+      engine.put(EVENT_ORDER + mine.vtOrderId, mine);
+    }
+    for (const trade of await this.client.call<TradeData[]>("getAllTrades")) {
+      if (trade.gatewayName !== this.info.gatewayName) continue;
+      const mine = withGatewayName(trade, PAGE_GATEWAY);
+      engine.put(EVENT_TRADE + mine.vtSymbol, mine);
+    }
+  }
+
+  async close(): Promise<void> {
+    for (const off of this.#off.splice(0)) off();
+    try {
+      await this.gateway.close();
+      await this.client.stop();
+    } finally {
+      this.#worker.terminate();
+    }
+  }
+}
+
+/** Send the seed; resolve when the worker's RpcServer listens. */
+function initialise(worker: Worker, request: WorkerRequest): Promise<WorkerReady> {
+  return new Promise((resolve, reject) => {
+    const onMessage = (event: MessageEvent) => {
+      const data = event.data as WorkerResponse | undefined;
+      if (data?.playground === "ready") finish(() => resolve(data));
+      else if (data?.playground === "failed") finish(() => reject(new Error(`The exchange worker failed to start: ${data.message}`)));
+    };
+    const onError = (event: ErrorEvent) => finish(() => reject(new Error(`The exchange worker failed to load: ${event.message || "unknown error"}`)));
+    const finish = (settle: () => void) => {
+      worker.removeEventListener("message", onMessage);
+      worker.removeEventListener("error", onError);
+      settle();
+    };
+    worker.addEventListener("message", onMessage);
+    worker.addEventListener("error", onError);
+    worker.postMessage(request);
+  });
+}
+
+function waitConnected(client: RpcClient): Promise<void> {
+  if (client.state === "connected") return Promise.resolve();
+  return new Promise((resolve, reject) => {
+    const offs = [
+      client.on("connected", () => settle(resolve)),
+      client.on("disconnected", (reason) => settle(() => reject(new Error(`The exchange did not answer: ${reason}`)))),
+    ];
+    const settle = (fn: () => void) => {
+      for (const off of offs) off();
+      fn();
+    };
+  });
+}
+
+/** Number frames, stamp them with the page clock and pair replies with their requests. */
+function wireRecorder(onFrame: (frame: WireFrame) => void): (frame: TapFrame) => void {
+  let seq = 0;
+  const outstanding = new Map<number, { at: number; name: string }>();
+  return (tapped) => {
+    const frame: WireFrame = { ...tapped, seq: ++seq, at: performance.now() };
+    if (frame.kind === "request" && frame.id !== undefined) {
+      outstanding.set(frame.id, { at: frame.at, name: frame.name ?? "" });
+      // Requests whose reply was lost never settle here: keep the map bounded.
+      if (outstanding.size > 1_000) outstanding.delete(outstanding.keys().next().value!);
+    } else if ((frame.kind === "result" || frame.kind === "error") && frame.id !== undefined) {
+      const request = outstanding.get(frame.id);
+      if (request) {
+        outstanding.delete(frame.id);
+        frame.rttMs = frame.at - request.at;
+        frame.replyTo = request.name;
+      }
+    }
+    onFrame(frame);
+  };
+}
