@@ -5,6 +5,7 @@
 import { writeFileSync } from "node:fs";
 import { benchCore } from "./core.ts";
 import { benchSim } from "./sim.ts";
+import { benchZeromq } from "./zeromq.ts";
 import { runZmtpBench } from "./zmtp.ts";
 import type { BenchRow } from "./stats.ts";
 
@@ -14,6 +15,7 @@ type Suite = { name: string; run: (options: { quick: boolean }) => Promise<Bench
 
 const suites: Suite[] = [
   { name: "core", run: benchCore },
+  { name: "zeromq", run: benchZeromq },
   { name: "zmtp", run: runZmtpBench },
   { name: "sim", run: benchSim },
 ];

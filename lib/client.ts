@@ -92,6 +92,8 @@ export class RpcClient {
       await this.#connect();
     } catch (error) {
       if (generation === this.#generation) this.#state = "idle";
+      // Whatever the transport opened before failing is released; start() may be tried again.
+      await this.#transport.close().catch(() => {});
       throw error;
     }
     if (generation !== this.#generation) return; // stopped while connecting
@@ -182,7 +184,7 @@ export class RpcClient {
       }
       this.#pending.set(id, pending);
       const failure = this.#trySend(frame);
-      if (failure) this.#settle(id)?.reject(new RpcError("UNAVAILABLE", `Request could not be sent: ${failure}`));
+      if (failure) this.#settle(id)?.reject(failure);
     });
   }
 
@@ -325,13 +327,17 @@ export class RpcClient {
     return this.#codec.encode(toArray(message));
   }
 
-  /** Returns the failure's message, or undefined when the frame went out. */
-  #trySend(frame: Uint8Array): string | undefined {
+  /**
+   * Returns the failure, or undefined when the frame went out. A transport's own RpcError
+   * (RESOURCE_EXHAUSTED from a full queue) keeps its code; anything else is UNAVAILABLE.
+   */
+  #trySend(frame: Uint8Array): RpcError | undefined {
     try {
       this.#transport.send(frame);
       return undefined;
     } catch (error) {
-      return errorMessage(error);
+      if (error instanceof RpcError) return error;
+      return new RpcError("UNAVAILABLE", `Request could not be sent: ${errorMessage(error)}`, { cause: error });
     }
   }
 }

@@ -7,6 +7,9 @@
  *   balance   = preBalance + closeProfit + holdingProfit − commission
  *   frozen    = margin + money held back by active opening orders
  *   available = balance − frozen
+ *   free      = available − unrealised profit (what new orders may use: floating profit is not
+ *               lent, as on China's futures exchanges, so an order never spends money that a
+ *               price move can take back)
  */
 import type { Direction } from "./constant.ts";
 
@@ -28,13 +31,28 @@ export class PositionState {
   ydLots = 0;
   frozenYd = 0;
   frozenTd = 0;
+  /** NET positions: lots that active buy orders (closing a short) and sell orders (closing a long) will close. */
+  netCloseByBuys = 0;
+  netCloseBySells = 0;
   /** Average open price, ticks (may be fractional). */
   avgPrice = 0;
 
   constructor(readonly terms: InstrumentTerms, readonly direction: Direction) {}
 
   get frozen(): number {
-    return this.frozenYd + this.frozenTd;
+    return this.frozenYd + this.frozenTd + this.netCloseByBuys + this.netCloseBySells;
+  }
+
+  /** NET positions: lots that an order of `side` (+1 buy, −1 sell) may still close. */
+  closable(side: 1 | -1): number {
+    const reserved = side === 1 ? this.netCloseByBuys : this.netCloseBySells;
+    return Math.max(0, -side * this.lots - reserved);
+  }
+
+  /** NET positions: reserve (positive) or give back (negative) lots an order of `side` will close. */
+  reserveClose(side: 1 | -1, lots: number): void {
+    if (side === 1) this.netCloseByBuys = Math.max(0, this.netCloseByBuys + lots);
+    else this.netCloseBySells = Math.max(0, this.netCloseBySells + lots);
   }
 
   /** +1 for LONG, −1 for SHORT, sign of `lots` for NET. */
@@ -153,6 +171,11 @@ export class AccountState {
 
   available(): number {
     return this.balance() - this.frozen();
+  }
+
+  /** Money new orders may use: available without unrealised profit (losses still count). */
+  free(): number {
+    return this.available() - Math.max(0, this.holdingProfit());
   }
 
   /** Daily settlement: the balance becomes the new pre-balance. */

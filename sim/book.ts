@@ -132,6 +132,8 @@ export interface TakeResult {
   filled: number;
   /** Matching stopped because the next resting entry belongs to the taker's owner. */
   selfTrade: boolean;
+  /** Matching stopped because `cap` allowed fewer lots than were on offer. */
+  capped: boolean;
 }
 
 export class OrderBook<T> {
@@ -169,8 +171,13 @@ export class OrderBook<T> {
    * Take up to `lots` from the side opposite to `side`, best price first, at each resting
    * entry's own price, never beyond `limit` (ticks; ±Infinity for no limit). Stops before an entry
    * of the same `owner` (self-trade prevention: the taker's remainder is the caller's to cancel).
+   * `cap(price, lots)`, when given, says how many of `lots` the taker may take at `price`; fewer
+   * stops the matching there.
    */
-  take(side: Side, limit: number, lots: number, owner: number, onFill: FillHandler<T>): TakeResult {
+  take(
+    side: Side, limit: number, lots: number, owner: number, onFill: FillHandler<T>,
+    cap?: (price: number, lots: number) => number,
+  ): TakeResult {
     const book = side === 1 ? this.asks : this.bids;
     let left = lots;
     while (left > 0) {
@@ -178,8 +185,15 @@ export class OrderBook<T> {
       if (!level) break;
       if (side === 1 ? level.price > limit : level.price < limit) break;
       const maker = level.head!;
-      if (maker.owner === owner) return { filled: lots - left, selfTrade: true };
-      const q = maker.remaining < left ? maker.remaining : left;
+      if (maker.owner === owner) return { filled: lots - left, selfTrade: true, capped: false };
+      let q = maker.remaining < left ? maker.remaining : left;
+      let capped = false;
+      if (cap) {
+        const can = Math.min(q, Math.max(0, Math.floor(cap(level.price, q))));
+        capped = can < q;
+        q = can;
+        if (q === 0) return { filled: lots - left, selfTrade: false, capped: true };
+      }
       maker.remaining -= q;
       level.volume -= q;
       left -= q;
@@ -188,8 +202,9 @@ export class OrderBook<T> {
         book.unlink(maker);
       }
       onFill(maker, q, level.price);
+      if (capped) return { filled: lots - left, selfTrade: false, capped: true };
     }
-    return { filled: lots - left, selfTrade: false };
+    return { filled: lots - left, selfTrade: false, capped: false };
   }
 
   /**

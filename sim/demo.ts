@@ -11,6 +11,8 @@ import { SimExchange, type InstrumentSpec } from "./exchange.ts";
 import { SimGateway } from "./gateway.ts";
 import { Random } from "./random.ts";
 import { RpcService } from "./rpc-service.ts";
+import type { Direction, Offset } from "./constant.ts";
+import type { ContractData } from "./object.ts";
 
 export interface DemoExchangeOptions {
   /** Default 1. */
@@ -97,7 +99,11 @@ export async function serveDemoExchange(server: RpcServer, options: DemoExchange
   };
 }
 
-/** Places small random limit orders near the touch and cancels its old ones, on the exchange's clock. */
+/**
+ * Places small random limit orders near the touch and cancels its old ones, on the exchange's
+ * clock. It closes against an opposite position before opening, and never holds more than
+ * `MAX_BOT_LOTS` a side, so its margin stays bounded and a demo can run for days.
+ */
 class NoiseBot {
   readonly #gateway: SimGateway;
   #timer: TimerId | undefined;
@@ -140,14 +146,36 @@ class NoiseBot {
     const c = contracts[this.random.int(0, contracts.length - 1)]!;
     const tick = this.exchange.lastTick(c.vtSymbol);
     if (!tick || !tick.bidPrice1 || !tick.askPrice1) return;
-    const long = this.random.next() < 0.5;
+    let long = this.random.next() < 0.5;
     const away = this.random.int(-1, 3) * c.pricetick;
-    const price = long ? tick.bidPrice1 - away : tick.askPrice1 + away;
     const lots = this.random.int(1, 3);
+    const decided = this.#sideAndOffset(c, long, lots);
+    if (!decided) return;
+    long = decided.long;
+    const price = long ? tick.bidPrice1 - away : tick.askPrice1 + away;
     const id = this.#gateway.sendOrderNow({
       symbol: c.symbol, exchange: c.exchange, direction: long ? "LONG" : "SHORT", type: "LIMIT",
-      price: Number(price.toFixed(6)), volume: Number((lots * c.minVolume).toFixed(6)), offset: c.netPosition ? "NONE" : "OPEN",
+      price: Number(price.toFixed(6)), volume: Number((lots * c.minVolume).toFixed(6)), offset: decided.offset,
     });
-    this.#open.push(`${c.symbol}|${c.exchange}|${id.slice(id.indexOf(".") + 1)}`);
+    this.#open.push(`${c.symbol}|${c.exchange}|${id.slice(id.lastIndexOf(".") + 1)}`);
+  }
+
+  /** Close what it can; open only below the cap; else turn round and close the side that is full. */
+  #sideAndOffset(c: ContractData, long: boolean, lots: number): { long: boolean; offset: Offset } | undefined {
+    const held = (direction: Direction) => {
+      const p = this.exchange.positionsData(this.#gateway.account).find((x) => x.vtSymbol === c.vtSymbol && x.direction === direction);
+      return { lots: Math.round((p?.volume ?? 0) / c.minVolume), free: Math.round(((p?.volume ?? 0) - (p?.frozen ?? 0)) / c.minVolume) };
+    };
+    if (c.netPosition) {
+      const net = held("NET").lots;
+      if (Math.abs(net + (long ? lots : -lots)) > MAX_BOT_LOTS) long = !long;
+      return { long, offset: "NONE" };
+    }
+    if (held(long ? "SHORT" : "LONG").free >= lots) return { long, offset: "CLOSE" };
+    if (held(long ? "LONG" : "SHORT").lots + lots <= MAX_BOT_LOTS) return { long, offset: "OPEN" };
+    return held(long ? "LONG" : "SHORT").free >= lots ? { long: !long, offset: "CLOSE" } : undefined;
   }
 }
+
+/** Largest position a noise bot holds in one instrument and direction, in lots. */
+const MAX_BOT_LOTS = 10;

@@ -106,6 +106,10 @@ class Instrument implements InstrumentTerms {
   lastVolumeLots = 0;
   readonly subscribers = new Set<(tick: TickData) => void>();
   timer: TimerId | undefined;
+  /** The feed is on the clock (started and not stopped). */
+  running = false;
+  /** The snapshot the timer waits for, kept across stop() and start(). */
+  pending: MarketSnapshot | undefined;
   halted = false;
   /** Reused by every tick this instrument publishes. */
   readonly depth: Depth = newDepth();
@@ -113,14 +117,19 @@ class Instrument implements InstrumentTerms {
   hasMarket = false;
   #barVolume = 0;
 
+  /** The feed; a random walk is made when the instrument first starts, so it begins then. */
+  feed: MarketFeed | undefined;
+
   constructor(
     readonly contract: ContractData,
     readonly spec: InstrumentSpec,
-    readonly feed: MarketFeed,
+    /** Given a feed, or the random walk's maker (which starts it at the given time). */
+    readonly source: MarketFeed | ((start: number) => MarketFeed),
     engine: (terms: Instrument) => MatchingEngine,
     maxBars: number,
   ) {
     this.vtSymbol = contract.vtSymbol;
+    this.feed = typeof source === "function" ? undefined : source;
     this.lotValue = contract.pricetick * contract.size * contract.minVolume;
     this.marginRate = contract.marginRate;
     this.netPosition = contract.netPosition;
@@ -182,28 +191,35 @@ export class SimExchange {
       const contract = contractOf(spec);
       if (this.#instruments.has(contract.vtSymbol)) throw new RangeError(`Duplicate instrument ${contract.vtSymbol}`);
       const stream = random.fork();
-      const feed = spec.feed ?? walkFeed(spec, stream, this.clock.now());
+      const feed = spec.feed ?? ((start: number) => walkFeed(spec, stream, start));
       const inst: Instrument = new Instrument(contract, spec, feed, (terms) => new MatchingEngine({
         fill: (o, lots, price) => this.#onFill(terms, o, lots, price),
         update: (o) => this.#onUpdate(terms, o),
+        afford: (o, lots, price) => this.#afford(terms, o, lots, price),
       }), maxBars);
       this.#instruments.set(contract.vtSymbol, inst);
     }
   }
 
-  /** Start the market-data feeds on the clock: all, or only those of `vtSymbols`. Idempotent. */
+  /**
+   * Start the market-data feeds on the clock: all, or only those of `vtSymbols`; feeds already
+   * running are left alone. A random walk starts at the clock's now and, after a stop, goes on
+   * from now (the snapshots it would have made meanwhile are skipped, not fired in a burst).
+   */
   start(vtSymbols?: readonly string[]): void {
-    if (this.#started) return;
-    this.#started = true;
     for (const inst of this.#instruments.values()) {
-      if (!vtSymbols || vtSymbols.includes(inst.vtSymbol)) this.#schedule(inst);
+      if (inst.running || (vtSymbols && !vtSymbols.includes(inst.vtSymbol))) continue;
+      inst.running = true;
+      this.#started = true;
+      this.#schedule(inst);
     }
   }
 
-  /** Stop the feeds (pending clock timers are cleared). */
+  /** Stop the feeds (pending clock timers are cleared; a feed's next snapshot is kept). */
   stop(): void {
     this.#started = false;
     for (const inst of this.#instruments.values()) {
+      inst.running = false;
       if (inst.timer !== undefined) this.clock.clearTimer(inst.timer);
       inst.timer = undefined;
     }
@@ -317,7 +333,8 @@ export class SimExchange {
   /** Daily settlement for every account: today's positions become yesterday's. */
   settle(): void {
     // What closing orders hold of today's lots becomes yesterday's, as the lots themselves do.
-    for (const { order } of this.#orders.values()) {
+    for (const { order, inst } of this.#orders.values()) {
+      if (inst.netPosition) continue; // a NET position has no today and yesterday
       order.closeYd += order.closeTd;
       order.closeTd = 0;
     }
@@ -359,6 +376,7 @@ export class SimExchange {
       reference: typeof req.reference === "string" ? req.reference.slice(0, 256) : "",
       eligibleAt: now + this.#latency,
       frozenPerLot: 0,
+      closeFeePerLot: 0,
       closeYd: 0,
       closeTd: 0,
     };
@@ -439,6 +457,10 @@ export class SimExchange {
     if (req.type === "MARKET" && inst.engine.lastPrice === 0 && inst.engine.bestOpposite(o.side) === 0) {
       return "No market price yet for a market order";
     }
+    const estimate = req.type === "MARKET" ? inst.engine.bestOpposite(o.side) || inst.engine.lastPrice : o.price;
+    const fee = this.#feePerLot(inst, estimate);
+    // Closing lots need their fee only; lots that open (or grow a NET position) need margin too.
+    let closeLots = 0;
     if (!c.netPosition) {
       const offset = req.offset ?? "NONE";
       if (offset === "NONE") return "Offset is required: OPEN, CLOSE, CLOSETODAY or CLOSEYESTERDAY";
@@ -448,23 +470,34 @@ export class SimExchange {
         const td = held ? held.lots - held.ydLots - held.frozenTd : 0;
         const can = offset === "CLOSETODAY" ? td : offset === "CLOSEYESTERDAY" ? yd : yd + td;
         if (o.lots > can) return `Insufficient position to close: ${inst.volume(Math.max(0, can))} available`;
-        return "";
+        closeLots = o.lots;
       }
+    } else {
+      closeLots = Math.min(o.lots, account.findPosition(c.vtSymbol, "NET")?.closable(o.side) ?? 0);
+      o.closeTd = closeLots;
     }
-    const estimate = req.type === "MARKET" ? inst.engine.bestOpposite(o.side) || inst.engine.lastPrice : o.price;
-    o.frozenPerLot = estimate * inst.lotValue * c.marginRate + this.#feePerLot(inst, estimate);
-    const needed = o.frozenPerLot * o.lots;
-    const available = account.available();
-    if (needed > available + 1e-9) {
-      return `Insufficient funds: needs ${money(needed)}, ${money(Math.max(0, available))} available`;
+    o.closeFeePerLot = fee;
+    o.frozenPerLot = closeLots === o.lots ? 0 : estimate * inst.lotValue * c.marginRate + fee;
+    const needed = o.frozenPerLot * (o.lots - closeLots) + fee * closeLots;
+    const free = account.free();
+    // A fee-less close goes through whatever the balance: reducing a position is always allowed.
+    if (needed > 0 && needed > free + 1e-9) {
+      return `Insufficient funds: needs ${money(needed)}, ${money(Math.max(0, free))} available`;
     }
     return "";
   }
 
-  /** Hold back money (opening orders) or position (closing orders) for an accepted order. */
+  /**
+   * Hold back what an accepted order needs: money for its opening lots (margin and fee) and its
+   * closing lots (fee), and the position lots it will close.
+   */
   #hold(account: AccountState, inst: Instrument, o: SimOrder): void {
-    if (!inst.netPosition && o.offset !== "OPEN") {
-      o.frozenPerLot = 0;
+    if (inst.netPosition) {
+      if (o.closeTd > 0) account.position(inst, "NET").reserveClose(o.side, o.closeTd);
+      account.orderFrozen += o.frozenPerLot * (o.lots - o.closeTd) + o.closeFeePerLot * o.closeTd;
+      return;
+    }
+    if (o.offset !== "OPEN") {
       const p = account.position(inst, o.side === 1 ? "SHORT" : "LONG");
       const yd = p.ydLots - p.frozenYd;
       if (o.offset === "CLOSETODAY") o.closeTd = o.lots;
@@ -475,21 +508,78 @@ export class SimExchange {
       }
       p.frozenYd += o.closeYd;
       p.frozenTd += o.closeTd;
-      return;
     }
-    account.orderFrozen += o.frozenPerLot * o.lots;
+    account.orderFrozen += this.#heldFor(o, o.lots);
+  }
+
+  /** Money an order holds for its next `lots` lots: closing lots (fee only) come first. */
+  #heldFor(o: SimOrder, lots: number): number {
+    const closing = Math.min(lots, o.closeYd + o.closeTd);
+    return o.closeFeePerLot * closing + o.frozenPerLot * (lots - closing);
+  }
+
+  /** Take `amount` off what an order holds for its remaining lots, opening lots first. */
+  #shrinkHold(acc: AccountState, o: SimOrder, amount: number): void {
+    const left = o.lots - o.traded;
+    const closing = Math.min(left, o.closeYd + o.closeTd);
+    const before = this.#heldFor(o, left);
+    if (left > closing) o.frozenPerLot = Math.max(0, o.frozenPerLot - amount / (left - closing));
+    const rest = amount - (before - this.#heldFor(o, left));
+    if (rest > 0 && closing > 0) o.closeFeePerLot = Math.max(0, o.closeFeePerLot - rest / closing);
+    acc.orderFrozen = Math.max(0, acc.orderFrozen - (before - this.#heldFor(o, left)));
   }
 
   /** Give back what an order still holds (cancelled or rejected remainder). */
   #release(account: AccountState, inst: Instrument, o: SimOrder): void {
     const left = o.lots - o.traded;
-    account.orderFrozen = Math.max(0, account.orderFrozen - o.frozenPerLot * left);
-    if (o.closeYd || o.closeTd) {
+    account.orderFrozen = Math.max(0, account.orderFrozen - this.#heldFor(o, left));
+    if (inst.netPosition) {
+      if (o.closeTd) account.position(inst, "NET").reserveClose(o.side, -o.closeTd);
+      o.closeTd = 0;
+    } else if (o.closeYd || o.closeTd) {
       const p = account.position(inst, o.side === 1 ? "SHORT" : "LONG");
       p.frozenYd -= o.closeYd;
       p.frozenTd -= o.closeTd;
       o.closeYd = o.closeTd = 0;
     }
+  }
+
+  /**
+   * Lots of a taker fill the account can pay for. A lot that opens costs its margin at `price`
+   * plus its fee, one that closes its fee. A market order holds money at the best price and a
+   * stop at its stop price, so a walk or a gap can cost more: everything the order still holds
+   * and the account's free money pay, and what is left unpaid is cancelled. A limit order's
+   * remainder may rest, so it keeps its own hold: only free money pays what a lot costs beyond
+   * what it held (a short filled above its limit needs more margin).
+   */
+  #afford(inst: Instrument, o: SimOrder, lots: number, price: number): number {
+    const rec = this.#orders.get(o.seq);
+    if (!rec) return lots;
+    const acc = rec.account;
+    const fee = this.#feePerLot(inst, price);
+    const open = price * inst.lotValue * inst.marginRate + fee;
+    // Lots that really close: what the position is now, not what the order was sent against.
+    const closes = inst.netPosition
+      ? Math.min(lots, Math.max(0, -o.side * (acc.findPosition(inst.vtSymbol, "NET")?.lots ?? 0)))
+      : o.offset === "OPEN" ? 0 : lots;
+    const rests = o.type === "LIMIT";
+    const reserved = rests ? Math.min(lots, o.closeYd + o.closeTd) : 0;
+    let budget = acc.free() + (rests ? 0 : this.#heldFor(o, o.lots - o.traded)) + 1e-9;
+    // The cost of a lot, less what it held, is constant between these break points.
+    let done = 0;
+    for (const end of [Math.min(closes, reserved), Math.max(closes, reserved), lots]) {
+      if (end <= done) continue;
+      const held = rests ? (done < reserved ? o.closeFeePerLot : o.frozenPerLot) : 0;
+      const extra = (done < closes ? fee : open) - held;
+      const n = end - done;
+      if (extra > 1e-12) {
+        const can = Math.max(0, Math.floor(budget / extra));
+        if (can < n) return done + can;
+      }
+      budget -= extra * n;
+      done = end;
+    }
+    return lots;
   }
 
   #feePerLot(inst: Instrument, priceTicks: number): number {
@@ -501,10 +591,10 @@ export class SimExchange {
     const rec = this.#orders.get(o.seq);
     if (!rec) return;
     o.datetime = this.clock.now();
+    const p = o.status === "CANCELLED" ? closingPosition(rec.account, inst, o) : undefined;
     if (o.status === "CANCELLED") this.#release(rec.account, inst, o);
     this.#emitOrder(o);
     if (o.status === "CANCELLED") {
-      const p = closingPosition(rec.account, inst, o);
       if (p) this.#emitPosition(rec.account, p);
       this.#emitAccount(rec.account);
     }
@@ -516,10 +606,13 @@ export class SimExchange {
     const acc = rec.account;
     const now = this.clock.now();
     o.datetime = now;
-    acc.orderFrozen = Math.max(0, acc.orderFrozen - o.frozenPerLot * lots);
+    acc.orderFrozen = Math.max(0, acc.orderFrozen - this.#heldFor(o, lots));
     let position: PositionState;
     if (inst.netPosition) {
       position = acc.position(inst, "NET");
+      const reserved = Math.min(lots, o.closeTd);
+      o.closeTd -= reserved;
+      position.reserveClose(o.side, -reserved);
       acc.closeProfit += position.trade(o.side * lots, price);
     } else if (o.offset === "OPEN") {
       position = acc.position(inst, o.side === 1 ? "LONG" : "SHORT");
@@ -536,6 +629,8 @@ export class SimExchange {
     }
     const fee = this.#feePerLot(inst, price) * lots;
     acc.commission += fee;
+    // A walk or a gap paid with what the remainder held (see #afford): that hold shrinks.
+    if (o.type !== "LIMIT" && o.traded < o.lots && acc.free() < 0) this.#shrinkHold(acc, o, -acc.free());
     const tradeid = String(++this.#tradeSeq);
     const trade: TradeData = {
       gatewayName: acc.gatewayName,
@@ -563,18 +658,25 @@ export class SimExchange {
   // ---- market events ----
 
   #schedule(inst: Instrument): void {
-    const snap = inst.feed.next();
+    const now = this.clock.now();
+    const walk = typeof inst.source === "function";
+    inst.feed ??= (inst.source as (start: number) => MarketFeed)(now);
+    let snap = inst.pending ?? inst.feed.next();
+    // A walk has no history to replay: what it would have made while stopped is stale.
+    while (walk && snap && snap.datetime < now) snap = inst.feed.next();
+    inst.pending = snap;
     if (!snap) {
       inst.timer = undefined;
       return;
     }
     inst.timer = this.clock.setTimer(snap.datetime, () => {
       inst.timer = undefined;
+      inst.pending = undefined;
       try {
         this.#onMarket(inst, snap);
       } finally {
         // A listener's exception must not stop the market.
-        if (this.#started) this.#schedule(inst);
+        if (inst.running) this.#schedule(inst);
       }
     });
   }
@@ -738,8 +840,10 @@ function padTo5(a: number[]): number[] {
   return a;
 }
 
+/** The position whose lots an active order holds back for closing, if any. */
 function closingPosition(acc: AccountState, inst: Instrument, o: SimOrder): PositionState | undefined {
-  if (inst.netPosition || o.offset === "OPEN") return undefined;
+  if (inst.netPosition) return o.closeTd > 0 ? acc.findPosition(inst.vtSymbol, "NET") : undefined;
+  if (o.offset === "OPEN") return undefined;
   return acc.findPosition(inst.vtSymbol, o.side === 1 ? "SHORT" : "LONG");
 }
 

@@ -35,9 +35,14 @@ export interface SimOrder {
   readonly reference: string;
   /** Not matched before this time (order latency). */
   readonly eligibleAt: number;
-  /** Money held back per remaining lot (opening orders). */
+  /** Money held back per remaining opening lot (margin and fee). */
   frozenPerLot: number;
-  /** Position lots held back for a closing order: yesterday's and today's. */
+  /** Money held back per remaining closing lot (its fee). */
+  closeFeePerLot: number;
+  /**
+   * Position lots held back for closing: yesterday's and today's (two-sided positions); on a NET
+   * position, `closeTd` counts the remaining lots that close it and `closeYd` stays 0.
+   */
   closeYd: number;
   closeTd: number;
 }
@@ -47,12 +52,18 @@ export interface MatchHooks {
   fill(order: SimOrder, lots: number, price: number): void;
   /** `order` changed state without trading (accepted, cancelled). */
   update(order: SimOrder): void;
+  /**
+   * Lots of `lots` that a taker `order` can pay for at `price` (ticks), checked before each of
+   * its fills; fewer than `lots` cancels the rest. Default: all.
+   */
+  afford?(order: SimOrder, lots: number, price: number): number;
 }
 
 export const REASON = {
   selfTrade: "Self-trade prevented: the remainder would trade with your own resting order",
   noLiquidity: "No more liquidity: the remainder was cancelled",
   fokUnfilled: "Fill-or-kill could not fill in full",
+  funds: "Insufficient funds: the remainder was cancelled",
 } as const;
 
 export class MatchingEngine {
@@ -219,24 +230,39 @@ export class MatchingEngine {
       this.#fill(maker.data, q, price);
       this.#fill(order, q, price);
     };
+    // Holds are estimates (best price, stop price): each fill is paid for before it happens.
+    const afford = this.hooks.afford;
+    const cap = afford ? (price: number, q: number): number => afford.call(this.hooks, order, q, price) : undefined;
     let selfTrade = false;
+    let broke = false;
     while (order.traded < order.lots) {
       const k = firstAvailableIndex(vols);
       const synth = k >= 0 && (side === 1 ? prices[k]! <= limit : prices[k]! >= limit) ? prices[k]! : undefined;
       // Accounts' orders at the synthetic price or better go first.
-      const r = this.book.take(side, synth ?? limit, order.lots - order.traded, order.owner, onFill);
+      const r = this.book.take(side, synth ?? limit, order.lots - order.traded, order.owner, onFill, cap);
       if (r.selfTrade) {
         selfTrade = true;
         break;
       }
+      if (r.capped) {
+        broke = true;
+        break;
+      }
       if (order.traded >= order.lots || synth === undefined) break;
-      const q = Math.min(order.lots - order.traded, vols[k]!);
-      vols[k]! -= q;
-      this.#trade(synth, q);
-      this.#fill(order, q, synth);
+      let q = Math.min(order.lots - order.traded, vols[k]!);
+      const can = cap ? Math.min(q, cap(synth, q)) : q;
+      if (can < q) broke = true;
+      q = can;
+      if (q > 0) {
+        vols[k]! -= q;
+        this.#trade(synth, q);
+        this.#fill(order, q, synth);
+      }
+      if (broke) break;
     }
     if (order.traded >= order.lots) return;
     if (selfTrade) this.#finish(order, REASON.selfTrade);
+    else if (broke) this.#finish(order, REASON.funds);
     else if (order.type === "LIMIT") {
       this.book.add(order.seq, order.owner, side, order.price, order.lots - order.traded, order);
       if (order.traded === 0) {

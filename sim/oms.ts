@@ -23,21 +23,22 @@ export class OmsEngine {
   constructor(eventEngine: EventEngine, options: { maxHistory?: number } = {}) {
     this.#maxHistory = options.maxHistory ?? 100_000;
     this.#off = [
-      eventEngine.register<TickData>(EVENT_TICK, (e) => void this.ticks.set(e.data.vtSymbol, e.data)),
+      // Copies: a handler that changes the object it was handed must not change what is kept.
+      eventEngine.register<TickData>(EVENT_TICK, (e) => void this.ticks.set(e.data.vtSymbol, { ...e.data })),
       eventEngine.register<OrderData>(EVENT_ORDER, (e) => {
-        const o = e.data;
+        const o = { ...e.data };
         this.orders.set(o.vtOrderId, o);
         if (isActive(o)) this.activeOrders.set(o.vtOrderId, o);
         else this.activeOrders.delete(o.vtOrderId);
         if (this.orders.size > this.#maxHistory * 1.1) this.#forgetOrders();
       }),
       eventEngine.register<TradeData>(EVENT_TRADE, (e) => {
-        this.trades.set(e.data.vtTradeId, e.data);
+        this.trades.set(e.data.vtTradeId, { ...e.data });
         if (this.trades.size > this.#maxHistory * 1.1) forgetOldest(this.trades, this.trades.size - this.#maxHistory);
       }),
-      eventEngine.register<PositionData>(EVENT_POSITION, (e) => void this.positions.set(e.data.vtPositionId, e.data)),
-      eventEngine.register<AccountData>(EVENT_ACCOUNT, (e) => void this.accounts.set(e.data.vtAccountId, e.data)),
-      eventEngine.register<ContractData>(EVENT_CONTRACT, (e) => void this.contracts.set(e.data.vtSymbol, e.data)),
+      eventEngine.register<PositionData>(EVENT_POSITION, (e) => void this.positions.set(e.data.vtPositionId, { ...e.data })),
+      eventEngine.register<AccountData>(EVENT_ACCOUNT, (e) => void this.accounts.set(e.data.vtAccountId, { ...e.data })),
+      eventEngine.register<ContractData>(EVENT_CONTRACT, (e) => void this.contracts.set(e.data.vtSymbol, { ...e.data })),
     ];
   }
 

@@ -20,9 +20,10 @@ export interface RpcGatewayOptions {
   /** Default "RPC". */
   gatewayName?: string;
   /**
-   * The server-side gateway to trade through. When set, only its orders, trades, positions,
-   * accounts and ticks are followed (one account of a shared simulator). Default: route each
-   * request by the contract's gateway, as VeighNa does, and follow everything.
+   * The server-side gateway to trade through. When set, only its orders, trades, positions and
+   * accounts are followed (one account of a shared simulator). Default: route each request by
+   * the contract's gateway, as VeighNa does, and follow everything; `connect` then refuses a
+   * server with several accounts (their positions and orders would mix under one name).
    */
   remoteGateway?: string;
   /** Clock for log times. Default `Date.now`. */
@@ -31,19 +32,16 @@ export interface RpcGatewayOptions {
 
 type Kind = "tick" | "order" | "trade" | "position" | "account" | "contract";
 
-const TOPICS: Array<[string, Kind]> = [
-  [EVENT_ORDER, "order"], [EVENT_TRADE, "trade"], [EVENT_POSITION, "position"], [EVENT_ACCOUNT, "account"],
-  [EVENT_CONTRACT, "contract"],
-];
-
 export class RpcGateway implements Gateway {
   readonly gatewayName: string;
   readonly eventEngine: EventEngine;
   readonly client: RpcClient;
   readonly remoteGateway: string;
   readonly #on: GatewayEvents;
-  /** vtSymbol → the server-side gateway that owns it. */
+  /** vtSymbol → the server-side gateway that owns it ("" when several do: the service decides). */
   readonly #symbolGateway = new Map<string, string>();
+  /** Server-side gateway names seen (contracts, accounts), to cut them off the order ids. */
+  readonly #remoteNames = new Set<string>();
   readonly #unsubscribe: Array<() => void> = [];
   readonly #tickTopics = new Set<string>();
   /** Broadcasts that arrive while the initial load runs, applied after it (they are newer). */
@@ -62,7 +60,13 @@ export class RpcGateway implements Gateway {
   async connect(_setting: Record<string, unknown> = {}): Promise<void> {
     if (this.#connected) return;
     this.#connected = true;
-    for (const [topic, kind] of TOPICS) this.#follow(topic, kind);
+    // Following one account, orders and accounts come on its own topics (`eOrder.SIM.`).
+    const own = this.remoteGateway ? `${this.remoteGateway}.` : "";
+    this.#follow(EVENT_ORDER + own, "order");
+    this.#follow(EVENT_TRADE, "trade");
+    this.#follow(EVENT_POSITION, "position");
+    this.#follow(EVENT_ACCOUNT + own, "account");
+    this.#follow(EVENT_CONTRACT, "contract");
     this.#unsubscribe.push(this.client.subscribe(EVENT_LOG, (_topic, data) => this.#apply("log", data)));
     // After a lost link, load everything again: broadcasts sent meanwhile are gone.
     let lost = false;
@@ -77,9 +81,24 @@ export class RpcGateway implements Gateway {
         this.#load().catch(() => {});
       }),
     );
-    await this.client.start();
-    this.#on.log("Server connected, loading initial data");
-    await this.#load();
+    try {
+      await this.client.start();
+      if (!this.remoteGateway) await this.#checkSingleAccount();
+      this.#on.log("Server connected, loading initial data");
+      await this.#load();
+    } catch (error) {
+      await this.close();
+      throw error;
+    }
+  }
+
+  /** Several accounts on the server and none chosen: refuse, rather than mix them under one name. */
+  async #checkSingleAccount(): Promise<void> {
+    const accounts = await this.client.call<AccountData[]>("getAllAccounts");
+    const names = [...new Set(accounts.map((a) => a.gatewayName))];
+    if (names.length > 1) {
+      throw new RangeError(`remoteGateway is required: the server has several accounts (${names.join(", ")})`);
+    }
   }
 
   /** Load contracts, accounts, positions, orders and trades, logging each step (VeighNa's `query_all`). */
@@ -88,11 +107,16 @@ export class RpcGateway implements Gateway {
     try {
       const contracts = await this.client.call<ContractData[]>("getAllContracts");
       for (const c of contracts) {
-        this.#symbolGateway.set(c.vtSymbol, c.gatewayName);
+        const owner = this.#symbolGateway.get(c.vtSymbol);
+        this.#symbolGateway.set(c.vtSymbol, owner === undefined || owner === c.gatewayName ? c.gatewayName : "");
+        this.#remoteNames.add(c.gatewayName);
         this.#emit("contract", c);
       }
       this.#on.log("Contracts loaded");
-      for (const a of await this.client.call<AccountData[]>("getAllAccounts")) this.#apply("account", a, true);
+      for (const a of await this.client.call<AccountData[]>("getAllAccounts")) {
+        this.#remoteNames.add(a.gatewayName);
+        this.#apply("account", a, true);
+      }
       this.#on.log("Accounts loaded");
       for (const p of await this.client.call<PositionData[]>("getAllPositions")) this.#apply("position", p, true);
       this.#on.log("Positions loaded");
@@ -129,9 +153,23 @@ export class RpcGateway implements Gateway {
   }
 
   async sendOrder(req: OrderRequest): Promise<string> {
-    const remoteId = await this.client.call<string>("sendOrder", [req, this.#routeOf(`${req.symbol}.${req.exchange}`)]);
+    const route = this.#routeOf(`${req.symbol}.${req.exchange}`);
+    const remoteId = await this.client.call<string>("sendOrder", [req, route]);
     if (!remoteId) return "";
-    return `${this.gatewayName}.${remoteId.slice(remoteId.indexOf(".") + 1)}`;
+    return `${this.gatewayName}.${this.#orderidOf(remoteId, route)}`;
+  }
+
+  /**
+   * The orderid inside a remote vtOrderId (`gateway.orderid`). Gateway names may hold dots
+   * (`SIM.1`), so the known name is cut off, not everything up to the first dot.
+   */
+  #orderidOf(remoteId: string, route: string): string {
+    let name = route;
+    if (!name || !remoteId.startsWith(`${name}.`)) {
+      name = "";
+      for (const n of this.#remoteNames) if (n.length > name.length && remoteId.startsWith(`${n}.`)) name = n;
+    }
+    return name ? remoteId.slice(name.length + 1) : remoteId.slice(remoteId.lastIndexOf(".") + 1);
   }
 
   async cancelOrder(req: CancelRequest): Promise<CancelResult> {
@@ -174,7 +212,8 @@ export class RpcGateway implements Gateway {
       this.eventEngine.put(EVENT_LOG, { ...log, gatewayName: this.gatewayName });
       return;
     }
-    if (kind !== "contract" && this.remoteGateway && data.gatewayName !== this.remoteGateway) return;
+    // Ticks are the market's, whichever account's gateway reported them; the rest is per account.
+    if (kind !== "contract" && kind !== "tick" && this.remoteGateway && data.gatewayName !== this.remoteGateway) return;
     this.#emit(kind, data);
   }
 

@@ -7,7 +7,7 @@
  * The service is handed its server: it never picks a transport.
  */
 import { RpcError, type RpcServer } from "../lib/index.ts";
-import type { EventEngine, Event } from "./event.ts";
+import { EVENT_CONTRACT, EVENT_TICK, type EventEngine, type Event } from "./event.ts";
 import type { Gateway } from "./gateway.ts";
 import type {
   AccountData, BarData, CancelRequest, CancelResult, ContractData, HistoryRequest, OrderData, OrderRequest, PositionData,
@@ -58,6 +58,10 @@ export class RpcService {
   readonly eventEngine: EventEngine;
   readonly oms: OmsEngine;
   readonly #gateways = new Map<string, Gateway>();
+  /** vtSymbol → the gateways that reported its contract (several accounts share a simulator). */
+  readonly #owners = new Map<string, Set<string>>();
+  /** vtSymbol → the last tick published: the same market tick from several gateways goes out once. */
+  readonly #lastTick = new Map<string, string>();
   #unpublish: (() => void) | undefined;
 
   constructor(options: RpcServiceOptions) {
@@ -68,6 +72,12 @@ export class RpcService {
       this.#gateways.set(g.gatewayName, g);
     }
     this.oms = new OmsEngine(this.eventEngine);
+    // Kept for the service's life, as the OMS is (a restarted service still routes).
+    this.eventEngine.register<ContractData>(EVENT_CONTRACT, (e) => {
+      const owners = this.#owners.get(e.data.vtSymbol) ?? new Set<string>();
+      owners.add(e.data.gatewayName);
+      this.#owners.set(e.data.vtSymbol, owners);
+    });
     this.#register();
   }
 
@@ -90,6 +100,7 @@ export class RpcService {
 
   #publish(event: Event): void {
     if (!this.server.running) return;
+    if (event.type.startsWith(EVENT_TICK) && this.#gateways.size > 1 && !this.#firstOfTick(event.data as TickData)) return;
     try {
       this.server.publish(event.type, event.data);
     } catch {
@@ -97,18 +108,30 @@ export class RpcService {
     }
   }
 
-  /** The gateway a request goes to: the one named, else the one that owns the symbol, else the only one. */
+  /** Several gateways subscribed to one symbol each report the same market tick: true for the first. */
+  #firstOfTick(t: TickData): boolean {
+    const key = `${t.datetime}|${t.volume}|${t.lastPrice}|${t.bidPrice1}|${t.bidVolume1}|${t.askPrice1}|${t.askVolume1}`;
+    if (this.#lastTick.get(t.vtSymbol) === key) return false;
+    this.#lastTick.set(t.vtSymbol, key);
+    return true;
+  }
+
+  /**
+   * The gateway a request goes to: the one named, else the only one that owns the symbol, else
+   * the only gateway. A symbol that several gateways trade (accounts sharing one exchange) needs
+   * the gateway named: guessing would trade for the wrong account.
+   */
   #route(gatewayName: string, vtSymbol?: string): Gateway {
     if (gatewayName) {
       const g = this.#gateways.get(gatewayName);
       if (!g) throw new RpcError("INVALID_ARGUMENT", `Unknown gateway: ${gatewayName}`);
       return g;
     }
-    if (vtSymbol) {
-      const owner = this.oms.contracts.get(vtSymbol)?.gatewayName;
-      const g = owner ? this.#gateways.get(owner) : undefined;
-      if (g) return g;
+    const owners = vtSymbol ? [...(this.#owners.get(vtSymbol) ?? [])].filter((n) => this.#gateways.has(n)) : [];
+    if (owners.length > 1) {
+      throw new RpcError("INVALID_ARGUMENT", `Gateway name is required: ${vtSymbol} is traded through ${owners.join(", ")}`);
     }
+    if (owners.length === 1) return this.#gateways.get(owners[0]!)!;
     if (this.#gateways.size === 1) return this.#gateways.values().next().value!;
     throw new RpcError("INVALID_ARGUMENT", "Gateway name is required: this service has several gateways");
   }

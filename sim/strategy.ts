@@ -62,6 +62,12 @@ export interface StrategyContextOptions {
   reference?: string;
   /** The contract trades one NET position (orders go out with offset NONE). Default false. */
   netPosition?: boolean;
+  /**
+   * Final orders and trades kept in `orders` and `trades` (oldest forgotten first; `pos` is
+   * unaffected). Default unbounded, which a backtest wants; a strategy left running live should
+   * set it.
+   */
+  maxHistory?: number;
 }
 
 /** What a strategy trades through: one instrument on one gateway. */
@@ -70,10 +76,13 @@ export class StrategyContext {
   readonly exchange: Exchange;
   /** Net position in volume units, from this strategy's trades: long minus short. */
   pos = 0;
+  /** This strategy's trades, oldest first (see `maxHistory`). */
   readonly trades: TradeData[] = [];
+  /** This strategy's orders by vtOrderId, latest state (see `maxHistory`). */
   readonly orders = new Map<string, OrderData>();
   lastTick: TickData | undefined;
   #netPosition = false;
+  readonly #maxHistory: number;
   readonly #off: Array<() => void> = [];
 
   readonly gateway: Gateway;
@@ -86,6 +95,8 @@ export class StrategyContext {
     this.vtSymbol = vtSymbol;
     this.reference = options.reference ?? "strategy";
     this.#netPosition = options.netPosition ?? false;
+    this.#maxHistory = options.maxHistory ?? Infinity;
+    if (!(this.#maxHistory >= 1)) throw new RangeError("maxHistory must be at least 1");
     const { symbol, exchange } = splitVtSymbol(vtSymbol);
     this.symbol = symbol;
     this.exchange = exchange as Exchange;
@@ -134,6 +145,7 @@ export class StrategyContext {
         const o = e.data;
         if (o.gatewayName !== name || o.vtSymbol !== this.vtSymbol || o.reference !== this.reference) return;
         this.orders.set(o.vtOrderId, o);
+        if (this.orders.size > this.#maxHistory) this.#forgetOrders();
         strategy.onOrder?.(o, this);
       }),
       ee.register<TradeData>(EVENT_TRADE + this.vtSymbol, (e) => {
@@ -141,6 +153,7 @@ export class StrategyContext {
         if (t.gatewayName !== name || !this.orders.has(t.vtOrderId)) return;
         this.pos += t.direction === "LONG" ? t.volume : -t.volume;
         this.trades.push(t);
+        if (this.trades.length > this.#maxHistory) this.trades.splice(0, this.trades.length - this.#maxHistory);
         strategy.onTrade?.(t, this);
       }),
     );
@@ -150,6 +163,17 @@ export class StrategyContext {
 
   stop(): void {
     for (const off of this.#off.splice(0)) off();
+  }
+
+  /** Forget the oldest final orders beyond `maxHistory` (active ones stay: their fills are to come). */
+  #forgetOrders(): void {
+    let excess = this.orders.size - this.#maxHistory;
+    for (const [id, o] of this.orders) {
+      if (excess <= 0) break;
+      if (isActive(o)) continue;
+      this.orders.delete(id);
+      excess--;
+    }
   }
 
   #send(direction: OrderRequest["direction"], offset: OrderRequest["offset"], price: number, volume: number, type: OrderRequest["type"]): Promise<string> {

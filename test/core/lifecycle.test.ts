@@ -132,13 +132,49 @@ describe("client lifecycle", () => {
     await server.start();
     const inner = hub.client();
     let fail = true;
-    const flaky: ClientTransport = { ...inner, connect: (sink) => (fail ? Promise.reject(new Error("refused")) : inner.connect(sink)) };
+    let closes = 0;
+    const flaky: ClientTransport = {
+      ...inner,
+      connect: (sink) => (fail ? Promise.reject(new Error("refused")) : inner.connect(sink)),
+      close: () => (closes++, inner.close()),
+    };
     const client = new RpcClient({ transport: flaky, logger: quiet });
     await expect(client.start()).rejects.toThrow("refused");
     expect(client.state).toBe("idle");
+    expect(closes).toBe(1); // what the transport opened before failing is released
     fail = false;
     await client.start();
     expect(await client.call("ok")).toBe("ok");
+    await client.stop();
+    await server.stop();
+  });
+
+  it("keeps the code of a transport's own RpcError when a send fails", async () => {
+    const hub = memoryHub();
+    const server = new RpcServer({ transport: hub.server, logger: quiet });
+    await server.start();
+    const inner = hub.client();
+    let full = false;
+    const bounded: ClientTransport = {
+      ...inner,
+      send: (frame) => {
+        if (full) throw new RpcError("RESOURCE_EXHAUSTED", "Request queue is full");
+        inner.send(frame);
+      },
+    };
+    const client = new RpcClient({ transport: bounded, logger: quiet });
+    await client.start();
+    await until(() => client.state === "connected");
+    full = true;
+    const error = (await client.call("x").catch((e: unknown) => e)) as RpcError;
+    expect(error.code).toBe("RESOURCE_EXHAUSTED");
+    expect(error.message).toBe("[RESOURCE_EXHAUSTED] Request queue is full");
+    full = false;
+    const thrown = { ...bounded, send: () => { throw new Error("socket closed"); } };
+    const other = new RpcClient({ transport: thrown, logger: quiet, heartbeatToleranceMs: 0 });
+    await other.start();
+    await expect(other.call("x")).rejects.toMatchObject({ code: "UNAVAILABLE", rawMessage: "Request could not be sent: socket closed" });
+    await other.stop();
     await client.stop();
     await server.stop();
   });
@@ -331,4 +367,3 @@ describe("MessagePort restarts", () => {
   });
 });
 
-void RpcError;

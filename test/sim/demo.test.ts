@@ -35,6 +35,31 @@ describe("demo exchange", () => {
     expect(bars[0]).toMatchObject({ gatewayName: "SIM", interval: "MINUTE", vtSymbol: "IF2512.CFFEX" });
   });
 
+  it("keeps its bots trading through 36 simulated hours: they close and cap their positions", async () => {
+    const clock = new VirtualClock();
+    const demo = createDemoExchange({ seed: 1, clock, bots: 1 });
+    stops.push(() => demo.close());
+    await demo.start();
+    const bot = demo.exchange.openAccount("BOT1");
+    const t0 = clock.now();
+    let seen = 0;
+    for (let hour = 6; hour <= 36; hour += 6) {
+      clock.advanceTo(t0 + hour * 3_600_000);
+      const orders = demo.exchange.ordersData(bot);
+      const recent = orders.slice(-200);
+      expect(recent.length, `hour ${hour}`).toBe(200);
+      expect(recent.filter((o) => o.status === "REJECTED").map((o) => o.statusMsg), `hour ${hour}`).toEqual([]);
+      expect(recent.some((o) => o.status === "ALLTRADED" || o.status === "PARTTRADED"), `hour ${hour}`).toBe(true);
+      for (const p of demo.exchange.positionsData(bot)) {
+        const c = demo.exchange.contract(p.vtSymbol)!;
+        expect(Math.abs(p.volume) / c.minVolume, p.vtPositionId).toBeLessThanOrEqual(10 + 1e-9);
+      }
+      expect(demo.exchange.accountData(bot).available).toBeGreaterThan(0);
+      seen += recent.length;
+    }
+    expect(seen).toBe(1200);
+  }, 60_000);
+
   it("is the same market for the same seed", async () => {
     const run = async (seed: number) => {
       const clock = new VirtualClock();

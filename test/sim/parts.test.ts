@@ -173,7 +173,7 @@ describe("order book", () => {
     const fills: string[] = [];
     const r = book.take(1, 100, 10, 99, (m) => fills.push(m.data));
     expect(fills).toEqual(["o1", "o2", "o4", "o5"]);
-    expect(r).toEqual({ filled: 4, selfTrade: false });
+    expect(r).toEqual({ filled: 4, selfTrade: false, capped: false });
     expect(book.size).toBe(0);
     expect(book.asks.prices).toEqual([]);
   });
@@ -207,5 +207,52 @@ describe("bars", () => {
     expect(hours).toHaveLength(1);
     expect(hours[0]).toMatchObject({ interval: "HOUR", openPrice: 10, highPrice: 12, lowPrice: 8, closePrice: 8, volume: 6 });
     expect(bars.query("TICK", 0, Infinity)).toEqual([]);
+  });
+});
+
+describe("feed start", () => {
+  const walkSpec = {
+    symbol: "W1", exchange: "LOCAL" as const, size: 1, pricetick: 1, walk: { startPrice: 100, intervalMs: 500 },
+  };
+  const T = Date.UTC(2025, 0, 2, 1, 30);
+  const make = () => {
+    const clock = new VirtualClock({ start: T });
+    const exchange = new SimExchange({ clock, instruments: [walkSpec, { ...walkSpec, symbol: "W2" }] });
+    const ticks: Record<string, number[]> = { "W1.LOCAL": [], "W2.LOCAL": [] };
+    // Each tick's time, as ms after the clock's start.
+    for (const vt of Object.keys(ticks)) exchange.subscribeTicks(vt, (t) => ticks[vt]!.push(t.datetime - T));
+    return { clock, exchange, ticks };
+  };
+
+  it("starts a random walk at start(), not at construction, with no burst of stale ticks", () => {
+    const { clock, exchange, ticks } = make();
+    clock.advance(600_000);
+    exchange.start();
+    clock.advance(1000);
+    // One tick at start, then one every 500 ms, none of them old.
+    expect(ticks["W1.LOCAL"]).toEqual([600_000, 600_500, 601_000]);
+  });
+
+  it("goes on from now after stop() and start()", () => {
+    const { clock, exchange, ticks } = make();
+    exchange.start();
+    clock.advance(1000);
+    exchange.stop();
+    clock.advance(60_000);
+    expect(ticks["W1.LOCAL"]).toEqual([0, 500, 1000]);
+    exchange.start();
+    clock.advance(1000);
+    expect(ticks["W1.LOCAL"]!.slice(3)).toEqual([61_000, 61_500, 62_000]);
+  });
+
+  it("starts the other feeds later after start(vtSymbols) started some", () => {
+    const { clock, exchange, ticks } = make();
+    exchange.start(["W1.LOCAL"]);
+    clock.advance(1000);
+    expect(ticks["W2.LOCAL"]).toHaveLength(0);
+    exchange.start();
+    clock.advance(1000);
+    expect(ticks["W1.LOCAL"]).toHaveLength(5);
+    expect(ticks["W2.LOCAL"]).toEqual([1000, 1500, 2000]);
   });
 });

@@ -201,6 +201,102 @@ describe("RpcService and RpcGateway over memory", () => {
     await reloaded;
     const latest = events.filter((e) => e.type === `eOrder.${id}`).pop()!.data as OrderData;
     expect(latest.status).toBe("ALLTRADED");
-    expect(events.some((e) => e.type === "eLog" && (e.data as LogData).msg.startsWith("Server disconnected"))).toBe(true);
+    expect(events.some((e) => e.type.startsWith("eTrade.") && (e.data as { vtOrderId: string }).vtOrderId === id)).toBe(true);
+    const logs = events.filter((e) => e.type === "eLog").map((e) => (e.data as LogData).msg);
+    const after = logs.slice(logs.findIndex((m) => m.startsWith("Server disconnected")));
+    expect(after).toEqual([
+      expect.stringMatching(/^Server disconnected/), "Contracts loaded", "Accounts loaded", "Positions loaded", "Orders loaded",
+      "Trades loaded",
+    ]);
+    // Account and position came back too, with the fill in them.
+    const account = events.filter((e) => e.type.startsWith("eAccount.")).pop()!.data as { margin: number };
+    expect(account.margin).toBeGreaterThan(0);
+    expect(events.filter((e) => e.type.startsWith("ePosition.")).pop()!.data).toMatchObject({ volume: 1, direction: "LONG" });
+  });
+
+  it("refuses to guess the account: a shared symbol needs the gateway named, and RpcGateway needs remoteGateway", async () => {
+    const s = await serve(["ALICE", "BOB"]);
+    const c = s.client();
+    await c.start();
+    const req = { symbol: "T1", exchange: "LOCAL", direction: "LONG", type: "LIMIT", volume: 1, price: 100, offset: "OPEN" };
+    const failure = await c.call("sendOrder", [req]).then(() => undefined, (e: unknown) => e);
+    expect(failure).toBeInstanceOf(RpcError);
+    expect((failure as RpcError).code).toBe("INVALID_ARGUMENT");
+    expect((failure as RpcError).message).toMatch(/Gateway name is required: T1.LOCAL is traded through ALICE, BOB/);
+    expect(await c.call<string>("sendOrder", [req, "BOB"])).toMatch(/^BOB\.\d+$/);
+
+    const gw = new RpcGateway({ client: s.client(), eventEngine: new EventEngine() });
+    await expect(gw.connect()).rejects.toThrow(/remoteGateway is required: the server has several accounts \(ALICE, BOB\)/);
+  });
+
+  it("delivers each tick once when several accounts subscribed to the symbol", async () => {
+    const s = await serve(["ALICE", "BOB"]);
+    const alice = await connectGateway(s, { name: "A", remote: "ALICE" });
+    const bob = await connectGateway(s, { name: "B", remote: "BOB" });
+    await alice.gw.subscribe({ symbol: "T1", exchange: "LOCAL" });
+    await bob.gw.subscribe({ symbol: "T1", exchange: "LOCAL" });
+    const c = s.client();
+    const raw: Array<{ askPrice1: number }> = [];
+    let rawSecond!: () => void;
+    const rawDone = new Promise<void>((resolve) => (rawSecond = resolve));
+    c.subscribe("eTick.T1.LOCAL", (_t, data) => {
+      raw.push(data as { askPrice1: number });
+      if (raw[raw.length - 1]!.askPrice1 === 101) rawSecond();
+    });
+    await c.start();
+    const ticks = (g: typeof alice) => g.events.filter((e) => e.type === "eTick.T1.LOCAL");
+    const bothHaveIt = Promise.all([
+      nextEvent(alice.eventEngine, (e) => e.type === "eTick.T1.LOCAL"),
+      nextEvent(bob.eventEngine, (e) => e.type === "eTick.T1.LOCAL"),
+    ]);
+    s.market(BOOK);
+    await bothHaveIt;
+    // A market event after it: once it arrives, anything duplicated from the first would have too.
+    const second = (g: typeof alice) => nextEvent(g.eventEngine, (e) => e.type === "eTick.T1.LOCAL" && (e.data as { askPrice1: number }).askPrice1 === 101);
+    const next = Promise.all([second(alice), second(bob), rawDone]);
+    s.market({ bids: [[100, 5]], asks: [[101, 5]] });
+    await next;
+    expect(ticks(alice)).toHaveLength(2);
+    expect(ticks(bob)).toHaveLength(2);
+    expect(ticks(alice)[0]!.data).toMatchObject({ gatewayName: "A", bidPrice1: 99 });
+    // On the wire too: one tick per market event, not one per subscribed account.
+    expect(raw.map((t) => t.askPrice1)).toEqual([100, 101]);
+  });
+
+  it("keeps the local order id when the remote gateway name has dots", async () => {
+    const s = await serve(["SIM.1"]);
+    const { gw, eventEngine, events } = await connectGateway(s, { remote: "SIM.1" });
+    const id = await gw.sendOrder({ symbol: "T1", exchange: "LOCAL", direction: "LONG", type: "LIMIT", volume: 1, price: 100, offset: "OPEN" });
+    expect(id).toMatch(/^RPC\.\d+$/);
+    const filled = nextEvent(eventEngine, (e) => e.type === `eOrder.${id}` && (e.data as OrderData).status === "ALLTRADED");
+    s.market(BOOK);
+    await filled;
+    expect(events.filter((e) => e.type.startsWith("eOrder.")).every((e) => (e.data as OrderData).vtOrderId === id)).toBe(true);
+    // Without remoteGateway too (one account: the name comes from the loaded accounts).
+    const plain = await connectGateway(s, { name: "P" });
+    const other = await plain.gw.sendOrder({ symbol: "T1", exchange: "LOCAL", direction: "LONG", type: "LIMIT", volume: 1, price: 90, offset: "OPEN" });
+    expect(other).toMatch(/^P\.\d+$/);
+    await plain.gw.cancelOrder({ orderid: other.slice(2), symbol: "T1", exchange: "LOCAL" });
+    expect(s.exchange.ordersData(s.gateways[0]!.account).find((o) => o.orderid === other.slice(2))?.status).toBe("CANCELLED");
+  });
+
+  it("follows exactly its remote account's orders, not those of a longer name with the same start", async () => {
+    const s = await serve(["SIM", "SIM.X"]);
+    const mine = await connectGateway(s, { remote: "SIM" });
+    const req = { symbol: "T1", exchange: "LOCAL", direction: "LONG", type: "LIMIT", volume: 1, price: 90, offset: "OPEN" } as const;
+    s.gateways[1]!.sendOrderNow(req);
+    const own = nextEvent(mine.eventEngine, (e) => e.type.startsWith("eOrder."));
+    s.gateways[0]!.sendOrderNow(req);
+    await own;
+    expect(mine.events.filter((e) => e.type.startsWith("eOrder.")).map((e) => (e.data as OrderData).orderid)).toEqual(["2"]);
+  });
+
+  it("keeps copies in the OMS, so a handler changing the event's object changes nothing served", async () => {
+    const s = await serve();
+    s.service.eventEngine.register<OrderData>("eOrder.", (e) => {
+      e.data.status = "CANCELLED";
+    });
+    const id = s.gateways[0]!.sendOrderNow({ symbol: "T1", exchange: "LOCAL", direction: "LONG", type: "LIMIT", volume: 1, price: 90, offset: "OPEN" });
+    expect(s.service.oms.getOrder(id)?.status).toBe("SUBMITTING");
   });
 });

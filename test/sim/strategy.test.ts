@@ -71,6 +71,28 @@ describe("strategy harness", () => {
   });
 });
 
+describe("strategy context history", () => {
+  it("keeps at most maxHistory final orders and trades, and pos from all of them", async () => {
+    const clock = new VirtualClock({ start: T0 });
+    const exchange = new SimExchange({ clock, instruments: [TEST_SPEC] });
+    const gateway = new SimGateway({ exchange, eventEngine: new EventEngine() });
+    await gateway.connect();
+    const ctx = new StrategyContext(gateway, VT, { maxHistory: 3 });
+    await ctx.start({});
+    const book = { bids: [[99, 50]] as Array<[number, number]>, asks: [[100, 50]] as Array<[number, number]> };
+    for (let i = 1; i <= 8; i++) {
+      await ctx.buy(100, 1);
+      clock.advanceTo(T0 + i * 1000);
+      exchange.applyMarket(VT, snapshot(T0 + i * 1000, book));
+    }
+    const resting = await ctx.buy(90, 1);
+    expect(ctx.pos).toBe(8);
+    expect(ctx.trades.map((t) => t.orderid)).toEqual(["6", "7", "8"]);
+    expect([...ctx.orders.keys()]).toEqual(["SIM.7", "SIM.8", resting]);
+    expect(() => new StrategyContext(gateway, VT, { maxHistory: 0 })).toThrow(RangeError);
+  });
+});
+
 describe("the same strategy over RpcGateway", () => {
   const stops: Array<() => Promise<void>> = [];
   afterEach(async () => {

@@ -3,8 +3,8 @@
  * served. Runs under Node and Deno (our own Dealer is the good peer).
  */
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { encodeCommand, encodeMessage } from "../../transports/zmtp/frame-codec.ts";
-import { encodeGreeting, encodeProperties } from "../../transports/zmtp/greeting.ts";
+import { encodeCommand, encodeMessage, FLAG_MORE, FrameDecoder } from "../../transports/zmtp/frame-codec.ts";
+import { encodeGreeting, encodeProperties, GREETING_SIZE } from "../../transports/zmtp/greeting.ts";
 import { Dealer, Router } from "../../transports/zmtp/index.ts";
 import type { SocketEvent } from "../../transports/zmtp/index.ts";
 import { type RawPeer, rawPeer, text } from "./helpers.ts";
@@ -140,5 +140,70 @@ describe("bad peers are dropped, good peers keep being served", () => {
     raw.write(encodeCommand("READY", new Uint8Array([11, 0x53])));
     await expectDropped(raw, /malformed READY metadata/);
     await goodPeerServed("after bad ready");
+  });
+
+  it("drops a peer that sends message frames before READY at the first frame header", async () => {
+    const raw = await connectRaw();
+    raw.write(encodeGreeting());
+    // An endless multipart message of small frames (each under maxMessageSize): it must not be
+    // buffered until the handshake timeout, libzmq refuses it at once.
+    const frame = new Uint8Array([FLAG_MORE, 5, 1, 2, 3, 4, 5]);
+    for (let i = 0; i < 100; i++) raw.write(frame);
+    await expectDropped(raw, /peer sent a message before READY/);
+    expect(logged.join("\n")).not.toMatch(/handshake not completed/);
+    await goodPeerServed("after early message");
+  });
+
+  it("drops a peer that sends PING before READY instead of answering it", async () => {
+    const raw = await connectRaw();
+    raw.write(encodeGreeting());
+    raw.write(encodeCommand("PING", new Uint8Array([0, 0])));
+    await expectDropped(raw, /peer sent PING before READY/);
+    expect(new TextDecoder().decode(raw.received())).not.toContain("PONG");
+    await goodPeerServed("after early ping");
+  });
+
+  it("drops a peer that sends more than maxFramesPerMessage (default 1000) frames in a message", async () => {
+    const raw = await connectRaw();
+    raw.write(handshake());
+    const frames = new Uint8Array(2 * 1001);
+    for (let i = 0; i < frames.length; i += 2) frames[i] = FLAG_MORE;
+    raw.write(frames);
+    await expectDropped(raw, /more than 1000 frames/);
+    await goodPeerServed("after many frames");
+  });
+
+  it("drops a peer whose READY identity is longer than 255 bytes", async () => {
+    const raw = await connectRaw();
+    raw.write(encodeGreeting());
+    raw.write(encodeCommand("READY", encodeProperties({ "Socket-Type": "DEALER", Identity: "i".repeat(256) })));
+    await expectDropped(raw, /peer identity of 256 bytes exceeds 255/);
+    await goodPeerServed("after long identity");
+  });
+
+  it("answers a flood of PINGs with a bounded number of PONGs", async () => {
+    const raw = await connectRaw();
+    raw.write(handshake());
+    const ping = encodeCommand("PING", new Uint8Array(18));
+    const flood = new Uint8Array(ping.length * 5000);
+    for (let i = 0; i < 5000; i++) flood.set(ping, i * ping.length);
+    raw.write(flood);
+    raw.write(encodeMessage([new TextEncoder().encode("mark")]));
+    // The echo of "mark" comes after every PONG written for the flood.
+    const names = await new Promise<string[]>((resolve) =>
+      raw.onData(() => {
+        const items = new FrameDecoder().push(raw.received().subarray(GREETING_SIZE));
+        if (items.some((item) => item.kind === "message")) {
+          resolve(items.map((item) => (item.kind === "command" ? item.name : "message")));
+        }
+      }),
+    );
+    const pongs = names.filter((name) => name === "PONG").length;
+    // At most one PONG waits in the write buffer at a time: a peer that PINGs and never reads
+    // cannot make us buffer without limit (libzmq's answer count is not specified either).
+    expect(pongs).toBeGreaterThan(0);
+    expect(pongs).toBeLessThan(100);
+    expect(seen).toContain("mark");
+    await goodPeerServed("after ping flood");
   });
 });

@@ -124,6 +124,44 @@ describe("Dealer", () => {
     for (let i = 0; i < 200; i++) expect(text((await router.receive()).slice(1, 2))).toEqual([String(i)]);
   });
 
+  it("keeps no reference to a message's buffers once send resolved with no peer yet", async () => {
+    const router = track(new Router(quiet));
+    await router.bind("tcp://127.0.0.1:0");
+    const dealer = track(new Dealer(quiet));
+    const encoder = new TextEncoder();
+    const small = encoder.encode("order-1");
+    await dealer.send(small);
+    small.set(encoder.encode("order-2"));
+    await dealer.send(small);
+    const large = new Uint8Array(64 * 1024).fill(1);
+    await dealer.send(["large", large]);
+    large.fill(2);
+    dealer.connect(router.lastEndpoint!);
+    expect(text((await router.receive()).slice(1))).toEqual(["order-1"]);
+    expect(text((await router.receive()).slice(1))).toEqual(["order-2"]);
+    const big = (await router.receive())[2]!;
+    expect(big.every((byte) => byte === 1)).toBe(true);
+    // Written straight to a peer, a small message is copied as well.
+    const direct = encoder.encode("direct-1");
+    await dealer.send(direct);
+    direct.set(encoder.encode("direct-2"));
+    expect(text((await router.receive()).slice(1))).toEqual(["direct-1"]);
+  });
+
+  it("with linger -1, close delivers messages still queued for a peer not connected yet", async () => {
+    const router = track(new Router(quiet));
+    await router.bind("tcp://127.0.0.1:0");
+    const dealer = new Dealer({ ...quiet, linger: -1, sendHighWaterMark: 5 });
+    for (let i = 0; i < 5; i++) await dealer.send(String(i));
+    dealer.connect(router.lastEndpoint!);
+    // Closed before the handshake: the dialer keeps going until the queue is out.
+    dealer.close();
+    await expect(dealer.send("late")).rejects.toMatchObject({ code: "EBADF" });
+    for (let i = 0; i < 5; i++) expect(text((await router.receive()).slice(1))).toEqual([String(i)]);
+    // Then the connection ends from the dealer's side.
+    await router.events.once("disconnect");
+  });
+
   it("rejects pending receives and ends iteration on close", async () => {
     const dealer = new Dealer(quiet);
     const pending = dealer.receive();
@@ -166,10 +204,48 @@ describe("reconnecting", () => {
     await dealer.send("one");
     const [id] = await router.receive();
     const gone = router.events.once("disconnect");
+    const after: string[] = [];
+    for (const type of ["connect", "connect:retry", "handshake"] as const) {
+      dealer.events.on(type, () => after.push(`dealer ${type}`));
+    }
+    router.events.on("accept", () => after.push("router accept"));
     dealer.disconnect(router.lastEndpoint!);
     await gone;
+    // A clock made of events: a canary with the same 5 ms interval retries a dead address ten
+    // times, long enough for a still-running dialer to have reconnected.
+    const probe = track(new Router(quiet));
+    await probe.bind("tcp://127.0.0.1:0");
+    const dead = probe.lastEndpoint!;
+    probe.close();
+    const canary = track(new Dealer({ ...quiet, reconnectInterval: 5 }));
+    let retries = 0;
+    const tenRetries = new Promise<void>((resolve) =>
+      canary.events.on("connect:retry", () => ++retries === 10 && resolve()),
+    );
+    canary.connect(dead);
+    await tenRetries;
+    expect(after).toEqual([]);
     await router.send([id!, "lost"]);
     expect(router.droppedMessages).toBe(1);
+  });
+});
+
+describe("events", () => {
+  it("logs a throwing listener instead of letting it escape, and keeps serving", async () => {
+    const logged: string[] = [];
+    const router = track(new Router({ log: (message) => logged.push(message) }));
+    await router.bind("tcp://127.0.0.1:0");
+    let otherListenerRan = false;
+    router.events.on("accept", () => {
+      throw new Error("bug in a listener");
+    });
+    router.events.on("accept", () => (otherListenerRan = true));
+    const dealer = track(new Dealer(quiet));
+    dealer.connect(router.lastEndpoint!);
+    await dealer.send("x");
+    expect(text((await router.receive()).slice(1))).toEqual(["x"]);
+    expect(otherListenerRan).toBe(true);
+    expect(logged.join("\n")).toMatch(/accept listener threw: Error: bug in a listener/);
   });
 });
 
@@ -293,6 +369,113 @@ describe("Publisher and Subscriber", () => {
         while (text(await sub.receive())[0] !== "end");
       })(),
     );
+  });
+
+  it("stops sending a prefix on the first CANCEL, however often it was subscribed (libzmq SUB)", async () => {
+    const pub = track(new Publisher(quiet));
+    await pub.bind("tcp://127.0.0.1:0");
+    const raw = await connectRaw(pub.lastEndpoint!, "SUB");
+    const send = (name: string, prefix: string) => raw.write(encodeCommand(name, new TextEncoder().encode(prefix)));
+    // What libzmq's SUB sends for subscribe("x", "y"), subscribe("x"): one SUBSCRIBE per call.
+    send("SUBSCRIBE", "x");
+    send("SUBSCRIBE", "y");
+    send("SUBSCRIBE", "x");
+    await publishUntilReceived(() => pub.send(["y.probe"]), rawItems(raw, (n) => n.includes("msg:y.probe")));
+    // unsubscribe("x") leaves its own count at 1 and sends nothing; unsubscribe("y") cancels.
+    send("CANCEL", "y");
+    send("SUBSCRIBE", "w");
+    await publishUntilReceived(() => pub.send(["w.probe"]), rawItems(raw, (n) => n.includes("msg:w.probe")));
+    await pub.send(["x.still"]);
+    await pub.send(["y.gone"]);
+    await pub.send(["w.mark"]);
+    let names = await rawItems(raw, (n) => n.includes("msg:w.mark"));
+    expect(names).toContain("msg:x.still");
+    expect(names.filter((n) => n.startsWith("msg:y.gone"))).toEqual([]);
+    // The second unsubscribe("x") brings libzmq's count to zero: the one CANCEL it sends.
+    send("CANCEL", "x");
+    send("SUBSCRIBE", "z");
+    await publishUntilReceived(() => pub.send(["z.probe"]), rawItems(raw, (n) => n.includes("msg:z.probe")));
+    await pub.send(["x.gone"]);
+    await pub.send(["z.end"]);
+    names = await rawItems(raw, (n) => n.includes("msg:z.end"));
+    expect(names.filter((n) => n.startsWith("msg:x.gone"))).toEqual([]);
+  });
+
+  it("ignores and logs subscription prefixes over 1024 bytes", async () => {
+    const logged: string[] = [];
+    const pub = track(new Publisher({ log: (message) => logged.push(message) }));
+    await pub.bind("tcp://127.0.0.1:0");
+    const raw = await connectRaw(pub.lastEndpoint!, "SUB");
+    const long = "L".repeat(1025);
+    raw.write(encodeCommand("SUBSCRIBE", new TextEncoder().encode(long)));
+    raw.write(encodeCommand("SUBSCRIBE", new TextEncoder().encode("ok")));
+    await publishUntilReceived(() => pub.send(["ok.probe"]), rawItems(raw, (n) => n.includes("msg:ok.probe")));
+    await pub.send([`${long}.x`]);
+    await pub.send(["ok.end"]);
+    const names = await rawItems(raw, (n) => n.includes("msg:ok.end"));
+    expect(names.filter((n) => n.startsWith("msg:L"))).toEqual([]);
+    expect(logged.join("\n")).toMatch(/prefix of 1025 bytes exceeds 1024, ignored/);
+  });
+
+  it("ignores and logs subscriptions beyond 10000 prefixes per peer", async () => {
+    const logged: string[] = [];
+    const pub = track(new Publisher({ log: (message) => logged.push(message) }));
+    await pub.bind("tcp://127.0.0.1:0");
+    const raw = await connectRaw(pub.lastEndpoint!, "SUB");
+    const encoder = new TextEncoder();
+    const commands = Array.from({ length: 10_000 }, (_, i) => encodeCommand("SUBSCRIBE", encoder.encode(`p${i}.`)));
+    const bytes = new Uint8Array(commands.reduce((n, c) => n + c.length, 0));
+    commands.reduce((offset, command) => (bytes.set(command, offset), offset + command.length), 0);
+    raw.write(bytes);
+    raw.write(encodeCommand("SUBSCRIBE", encoder.encode("over")));
+    // An existing prefix is still accepted (a no-op), a new one is not.
+    raw.write(encodeCommand("SUBSCRIBE", encoder.encode("p0.")));
+    await publishUntilReceived(() => pub.send(["p9999.probe"]), rawItems(raw, (n) => n.includes("msg:p9999.probe")));
+    await pub.send(["over.x"]);
+    await pub.send(["p0.end"]);
+    const names = await rawItems(raw, (n) => n.includes("msg:p0.end"));
+    expect(names.filter((n) => n.startsWith("msg:over"))).toEqual([]);
+    expect(logged.join("\n")).toMatch(/more than 10000 subscription prefixes, further ones ignored/);
+  });
+
+  it("our Subscriber sends what libzmq's does: SUBSCRIBE per call, CANCEL when its count reaches zero", async () => {
+    const { createServer } = await import("node:net");
+    const chunks: Uint8Array[] = [];
+    const server = createServer((socket) => {
+      socket.on("data", (chunk: Uint8Array) => chunks.push(new Uint8Array(chunk)));
+      socket.on("error", () => {});
+      socket.write(encodeGreeting());
+      socket.write(encodeCommand("READY", encodeProperties({ "Socket-Type": "PUB" })));
+    });
+    open.push({ close: () => void server.close() });
+    await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", () => resolve()));
+    const port = (server.address() as { port: number }).port;
+    const sub = track(new Subscriber(quiet));
+    const shaken = sub.events.once("handshake");
+    sub.connect(`tcp://127.0.0.1:${port}`);
+    await shaken;
+    sub.subscribe("x", "y");
+    sub.subscribe("x");
+    sub.unsubscribe("x");
+    sub.unsubscribe("y");
+    sub.unsubscribe("x");
+    const expected = ["1x", "1y", "1x", "0y", "0x"];
+    const sent = async (): Promise<string[]> => {
+      while (true) {
+        const bytes = new Uint8Array(chunks.reduce((n, c) => n + c.length, 0));
+        let offset = 0;
+        for (const chunk of chunks) bytes.set(chunk, (offset += chunk.length) - chunk.length);
+        if (bytes.length > GREETING_SIZE) {
+          const items = new FrameDecoder().push(bytes.subarray(GREETING_SIZE));
+          const subs = items.flatMap((item) =>
+            item.kind === "message" ? [`${item.frames[0]![0]}${text([item.frames[0]!.subarray(1)])[0]}`] : [],
+          );
+          if (subs.length >= expected.length) return subs;
+        }
+        await new Promise((resolve) => setTimeout(resolve, 5));
+      }
+    };
+    expect(await sent()).toEqual(expected);
   });
 
   it("filters on the subscriber side too and stops after unsubscribe", async () => {

@@ -154,6 +154,26 @@ describe("frame codec", () => {
     expect(() => decodeAll([new Uint8Array([0x04, 2, 9, 0x41])])).toThrow(/malformed command name/);
     expect(() => decodeAll([new Uint8Array([0x01, 0, 0x04, 1, 0])])).toThrow(/inside a multipart/);
   });
+
+  it("in handshake mode accepts only commands until READY, then messages (even in the same chunk)", () => {
+    const ready = encodeCommand("READY", encodeProperties({ "Socket-Type": "DEALER" }));
+    const message = encodeMessage([new Uint8Array([7])]);
+    // A data frame header (here the first of an endless MORE message) fails at once, not once
+    // the whole message arrived: nothing before READY is buffered beyond one command.
+    const early = new FrameDecoder({ maxMessageSize: -1, handshake: true });
+    expect(() => early.push(new Uint8Array([0x03, 0, 0, 0, 0, 0, 0x10, 0, 0]))).toThrow(/message before READY/);
+    const items = new FrameDecoder({ maxMessageSize: -1, handshake: true }).push(concat([ready, message]));
+    expect(items.map((item) => item.kind)).toEqual(["command", "message"]);
+    // Without handshake mode (the default) messages are decoded from the start.
+    expect(new FrameDecoder().push(message)).toHaveLength(1);
+  });
+
+  it("rejects a message with more frames than maxFramesPerMessage at the first extra frame header", () => {
+    const decoder = new FrameDecoder({ maxMessageSize: -1, maxFramesPerMessage: 3 });
+    expect(decoder.push(encodeMessage([new Uint8Array(0), new Uint8Array(0), new Uint8Array(0)]))).toHaveLength(1);
+    const fourth = new Uint8Array([FLAG_MORE, 0, FLAG_MORE, 0, FLAG_MORE, 0, FLAG_MORE]);
+    expect(() => decoder.push(fourth)).toThrow(/more than 3 frames/);
+  });
 });
 
 describe("greeting and READY metadata", () => {

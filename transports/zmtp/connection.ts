@@ -26,11 +26,17 @@ import { incompatibilityReason, sendsIdentity, type SocketType } from "./socket-
 
 /** Messages at or above this size are written as header + body without a copy. */
 const COPY_LIMIT = 16 * 1024;
+/** Bytes waiting in the socket's write buffer above which PINGs go unanswered. */
+const PONG_BACKLOG_LIMIT = 64 * 1024;
+/** libzmq refuses a READY whose Identity is longer than this. */
+const MAX_IDENTITY_SIZE = 255;
 
 export interface ConnectionOptions {
   socketType: SocketType;
   routingId: Uint8Array | undefined;
   maxMessageSize: number;
+  /** Most frames in one received message; negative = no limit. */
+  maxFramesPerMessage: number;
   heartbeatInterval: number;
   heartbeatTimeout: number;
   handshakeInterval: number;
@@ -68,6 +74,8 @@ export class Connection {
   #lingerTimer: ReturnType<typeof setTimeout> | undefined;
   #paused = false;
   #corked = false;
+  /** A PONG is in the write buffer: further PINGs are not answered until it is flushed. */
+  #pongPending = false;
   peerType = "";
   peerIdentity: Uint8Array = new Uint8Array(0);
   peerMinor = 0;
@@ -79,7 +87,11 @@ export class Connection {
     this.address = address;
     this.#options = options;
     this.#handler = handler;
-    this.#decoder = new FrameDecoder({ maxMessageSize: options.maxMessageSize });
+    this.#decoder = new FrameDecoder({
+      maxMessageSize: options.maxMessageSize,
+      maxFramesPerMessage: options.maxFramesPerMessage,
+      handshake: true,
+    });
     socket.setNoDelay(true);
     socket.on("data", (chunk: Uint8Array) => this.#onData(chunk));
     socket.on("error", (error: Error) => this.#finish("peer", `socket error: ${error.message}`));
@@ -292,12 +304,11 @@ export class Connection {
         return this.#onReady(data);
       case "ERROR":
         return this.fail(this.#ready ? "protocol" : "handshake", `peer reported an error: ${decodeErrorReason(data)}`);
-      case "PING":
-        return this.#onPing(data);
-      case "PONG":
-        return;
       default:
+        // The NULL handshake allows only READY (or ERROR) first; nothing else is answered.
         if (!this.#ready) return this.fail("handshake", `peer sent ${name} before READY`);
+        if (name === "PING") return this.#onPing(data);
+        if (name === "PONG") return;
         this.#handler.command(this, name, data);
     }
   }
@@ -313,7 +324,11 @@ export class Connection {
     this.peerType = typeBytes ? new TextDecoder().decode(typeBytes) : "";
     const problem = incompatibilityReason(this.#options.socketType, this.peerType);
     if (problem) return this.fail("handshake", problem);
-    this.peerIdentity = properties.get("identity") ?? new Uint8Array(0);
+    const identity = properties.get("identity") ?? new Uint8Array(0);
+    if (identity.length > MAX_IDENTITY_SIZE) {
+      return this.fail("handshake", `peer identity of ${identity.length} bytes exceeds ${MAX_IDENTITY_SIZE}`);
+    }
+    this.peerIdentity = identity;
     this.#ready = true;
     clearTimeout(this.#handshakeTimer);
     this.#startHeartbeat();
@@ -327,8 +342,17 @@ export class Connection {
       this.#peerTtl = ttl;
       this.#startHeartbeat();
     }
-    this.sendCommand("PONG", data.subarray(2, 18));
+    // A peer that PINGs and never reads must not make us buffer PONGs without limit: at most
+    // one PONG waits in the write buffer, and none is added to a backed-up socket. The peer's
+    // heartbeat may then time out, which is what a peer that does not read deserves.
+    if (this.#pongPending || this.#socket.writableLength > PONG_BACKLOG_LIMIT) return;
+    this.#pongPending = true;
+    this.#socket.write(encodeCommand("PONG", data.subarray(2, 18)), this.#onPongWritten);
   }
+
+  readonly #onPongWritten = (): void => {
+    this.#pongPending = false;
+  };
 
   /**
    * One timer covers both directions: we PING every `heartbeatInterval` and drop the peer when
@@ -349,7 +373,8 @@ export class Connection {
         this.fail("heartbeat", `no traffic from peer for ${silent} ms (heartbeat timeout ${limit} ms)`);
         return;
       }
-      if (heartbeatInterval > 0) {
+      // Our own PINGs are not piled onto a peer that is not reading either.
+      if (heartbeatInterval > 0 && this.#socket.writableLength <= PONG_BACKLOG_LIMIT) {
         this.sendCommand("PING", new Uint8Array([ttlDeciseconds >> 8, ttlDeciseconds & 0xff]));
       }
     }, tick);

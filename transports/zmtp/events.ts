@@ -29,6 +29,12 @@ type Listener = (event: SocketEvent) => void;
 
 export class SocketEvents {
   readonly #listeners = new Map<SocketEventType, Set<Listener>>();
+  readonly #report: (message: string) => void;
+
+  /** `report` receives listener failures (default `console.warn`). */
+  constructor(report: (message: string) => void = (message) => console.warn(`zmtp: ${message}`)) {
+    this.#report = report;
+  }
 
   on(type: SocketEventType, listener: Listener): this {
     let set = this.#listeners.get(type);
@@ -60,10 +66,13 @@ export class SocketEvents {
       try {
         listener(event);
       } catch (error) {
-        // A throwing listener must not break the socket's I/O path.
-        queueMicrotask(() => {
-          throw error;
-        });
+        // A throwing listener must neither break the socket's I/O path nor, rethrown, take the
+        // process down: it is reported and the other listeners still run.
+        try {
+          this.#report(`${event.type} listener threw: ${error instanceof Error ? error.stack ?? error.message : String(error)}`);
+        } catch {
+          // A failing logger has nowhere left to report to.
+        }
       }
     }
   }

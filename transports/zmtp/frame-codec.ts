@@ -93,6 +93,14 @@ export type DecodedItem =
 export interface DecoderLimits {
   /** Largest message (sum of its frames) accepted; negative means no limit. */
   maxMessageSize: number;
+  /** Most frames in one message; negative means no limit. Default: no limit. */
+  maxFramesPerMessage?: number;
+  /**
+   * Accept only commands until a READY command has been decoded (ZMTP's NULL handshake), as
+   * libzmq does: a data frame before READY is an error, so an unauthenticated peer can make
+   * us hold at most one command (≤ MAX_COMMAND_SIZE). Default false.
+   */
+  handshake?: boolean;
 }
 
 /** Thrown (and then sticky) when the byte stream is not valid ZMTP framing. */
@@ -125,9 +133,13 @@ export class FrameDecoder {
   #frames: Uint8Array[] = [];
   #messageSize = 0;
   #error: FrameError | undefined;
+  #awaitingReady: boolean;
+  readonly #maxFrames: number;
 
   constructor(limits: DecoderLimits = { maxMessageSize: -1 }) {
     this.#limits = limits;
+    this.#awaitingReady = limits.handshake ?? false;
+    this.#maxFrames = limits.maxFramesPerMessage ?? -1;
   }
 
   /** True between frames of a multipart message or inside a frame. */
@@ -157,6 +169,10 @@ export class FrameDecoder {
           if (flags & FLAGS_RESERVED) throw new FrameError(`invalid frame flags 0x${flags.toString(16).padStart(2, "0")}`);
           if (flags & FLAG_COMMAND && this.#frames.length > 0) {
             throw new FrameError("command frame inside a multipart message");
+          }
+          if (!(flags & FLAG_COMMAND) && this.#awaitingReady) throw new FrameError("peer sent a message before READY");
+          if (!(flags & FLAG_COMMAND) && this.#maxFrames >= 0 && this.#frames.length >= this.#maxFrames) {
+            throw new FrameError(`message has more than ${this.#maxFrames} frames (maxFramesPerMessage)`);
           }
           this.#flags = flags;
           this.#sizeNeeded = flags & FLAG_LONG ? 8 : 1;
@@ -235,6 +251,8 @@ export class FrameDecoder {
       if (nameLength === 0 || nameLength + 1 > body.length) throw new FrameError("malformed command name");
       let name = "";
       for (let k = 1; k <= nameLength; k++) name += String.fromCharCode(body[k]!);
+      // Messages may follow READY in the same chunk; a bad READY drops the peer before they matter.
+      if (name === "READY") this.#awaitingReady = false;
       out.push({ kind: "command", name, data: body.subarray(1 + nameLength) });
       return;
     }

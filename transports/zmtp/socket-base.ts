@@ -16,7 +16,11 @@ export interface SocketOptions {
   sendHighWaterMark?: number;
   /** Messages received and not yet read before reading from peers pauses. Default 1000. */
   receiveHighWaterMark?: number;
-  /** Milliseconds to flush pending messages on close: 0 drops them, -1 waits. Default 0. */
+  /**
+   * Milliseconds to flush pending messages on close: 0 drops them, -1 waits. Covers messages
+   * still queued for a peer that has not connected yet: dialers keep retrying until they are
+   * delivered or the linger time ends. Default 0.
+   */
   linger?: number;
   /** Send ZMTP PING every this many ms (0 = off). Default 0. */
   heartbeatInterval?: number;
@@ -28,6 +32,8 @@ export interface SocketOptions {
   reconnectMaxInterval?: number;
   /** Largest message accepted from a peer, in bytes; larger drops that peer. -1 = no limit. */
   maxMessageSize?: number;
+  /** Most frames in one message accepted from a peer; more drops that peer. -1 = no limit. Default 1000. */
+  maxFramesPerMessage?: number;
   /** Queue messages only to peers whose handshake completed. Default false. */
   immediate?: boolean;
   /** Drop a peer that does not complete the handshake in this many ms. Default 30000. */
@@ -70,7 +76,7 @@ interface Waiter<T> {
 }
 
 export abstract class ZmtpSocket implements AsyncIterable<Uint8Array[]> {
-  readonly events = new SocketEvents();
+  readonly events = new SocketEvents((message) => this.log(message));
   /** The address the last `bind` listened on, with the real port for port 0. */
   lastEndpoint: string | undefined;
   readonly sendHighWaterMark: number;
@@ -89,7 +95,12 @@ export abstract class ZmtpSocket implements AsyncIterable<Uint8Array[]> {
   #incomingHead = 0;
   readonly #receivers: Waiter<Uint8Array[]>[] = [];
   readonly #paused = new Set<Connection>();
+  /** close() was called: the API refuses new work. */
   #closed = false;
+  /** Listeners, dialers and connections are gone (at close, or when linger ends). */
+  #shutDown = false;
+  #lingerTimer: ReturnType<typeof setTimeout> | undefined;
+  #closeRequestedAt = 0;
 
   readonly #handler: ConnectionHandler = {
     ready: (connection) => {
@@ -125,6 +136,7 @@ export abstract class ZmtpSocket implements AsyncIterable<Uint8Array[]> {
       socketType: type,
       routingId,
       maxMessageSize: options.maxMessageSize ?? -1,
+      maxFramesPerMessage: options.maxFramesPerMessage ?? 1000,
       heartbeatInterval: options.heartbeatInterval ?? 0,
       heartbeatTimeout: options.heartbeatTimeout ?? 0,
       handshakeInterval: options.handshakeInterval ?? 30_000,
@@ -151,7 +163,18 @@ export abstract class ZmtpSocket implements AsyncIterable<Uint8Array[]> {
   protected onPeerCommand(_connection: Connection, _name: string, _data: Uint8Array): void {}
   protected onPeerDrain(_connection: Connection): void {}
   protected onPeerGone(_connection: Connection): void {}
+  /** close() was called: refuse waiting senders. I/O may go on while linger flushes. */
+  protected onClosing(): void {}
+  /** Listeners, dialers and connections are gone. */
   protected onClose(): void {}
+  /** Messages accepted by `send` and not yet handed to any connection (a Dealer's outbox). */
+  protected hasUnsentMessages(): boolean {
+    return false;
+  }
+  /** A subclass calls this when its unsent messages went out, so a lingering close can finish. */
+  protected unsentFlushed(): void {
+    if (this.#closed && !this.#shutDown) this.#shutdown();
+  }
 
   protected log(message: string): void {
     this.#log(message);
@@ -236,7 +259,7 @@ export abstract class ZmtpSocket implements AsyncIterable<Uint8Array[]> {
     socket.once("error", onError);
     socket.once("connect", () => {
       socket.off("error", onError);
-      if (this.#closed || this.#dialers.get(endpoint.address) !== dialer) {
+      if (this.#shutDown || this.#dialers.get(endpoint.address) !== dialer) {
         socket.destroy();
         return;
       }
@@ -248,7 +271,7 @@ export abstract class ZmtpSocket implements AsyncIterable<Uint8Array[]> {
   #scheduleRedial(dialer: Dialer, reason: string): void {
     dialer.socket = undefined;
     dialer.connection = undefined;
-    if (this.#closed || this.#dialers.get(dialer.endpoint.address) !== dialer) return;
+    if (this.#shutDown || this.#dialers.get(dialer.endpoint.address) !== dialer) return;
     const interval = dialer.interval;
     const max = this.#options.reconnectMaxInterval;
     if (max > interval) dialer.interval = Math.min(max, interval * 2);
@@ -260,15 +283,15 @@ export abstract class ZmtpSocket implements AsyncIterable<Uint8Array[]> {
     }, interval);
   }
 
-  #stopDialer(dialer: Dialer): void {
+  #stopDialer(dialer: Dialer, linger = this.linger): void {
     clearTimeout(dialer.timer);
     dialer.timer = undefined;
-    if (dialer.connection) dialer.connection.close(this.linger);
+    if (dialer.connection) dialer.connection.close(linger);
     else dialer.socket?.destroy();
   }
 
   #accept(socket: NetSocket, endpoint: Endpoint): void {
-    if (this.#closed) {
+    if (this.#shutDown) {
       socket.destroy();
       return;
     }
@@ -353,21 +376,40 @@ export abstract class ZmtpSocket implements AsyncIterable<Uint8Array[]> {
 
   // --- closing ----------------------------------------------------------------------------
 
-  /** Close every listener, dialer and connection; pending receives reject with code EBADF. */
+  /**
+   * Close every listener, dialer and connection; pending receives reject with code EBADF.
+   * With a non-zero linger and messages not yet handed to a peer, listeners and dialers keep
+   * running (the API already refuses new work) until those messages are out or linger ends.
+   */
   close(): void {
     if (this.#closed) return;
     this.#closed = true;
-    for (const { server, endpoint } of this.#servers.values()) closeServer(server, endpoint);
-    this.#servers.clear();
-    for (const dialer of this.#dialers.values()) this.#stopDialer(dialer);
-    this.#dialers.clear();
-    for (const connection of [...this.#allConnections]) connection.close(this.linger);
-    this.#allConnections.clear();
-    this.peers.clear();
-    this.onClose();
+    this.#closeRequestedAt = Date.now();
+    this.onClosing();
     for (const receiver of this.#receivers.splice(0)) receiver.reject(closedError());
     this.events.emit({ type: "close" });
     this.events.emit({ type: "end" });
+    if (this.linger !== 0 && this.hasUnsentMessages()) {
+      if (this.linger > 0) this.#lingerTimer = setTimeout(() => this.#shutdown(), this.linger);
+      return;
+    }
+    this.#shutdown();
+  }
+
+  #shutdown(): void {
+    if (this.#shutDown) return;
+    this.#shutDown = true;
+    clearTimeout(this.#lingerTimer);
+    // What is left of the linger time bounds the flush of each connection.
+    const linger = this.linger > 0 ? Math.max(1, this.linger - (Date.now() - this.#closeRequestedAt)) : this.linger;
+    for (const { server, endpoint } of this.#servers.values()) closeServer(server, endpoint);
+    this.#servers.clear();
+    for (const dialer of this.#dialers.values()) this.#stopDialer(dialer, linger);
+    this.#dialers.clear();
+    for (const connection of [...this.#allConnections]) connection.close(linger);
+    this.#allConnections.clear();
+    this.peers.clear();
+    this.onClose();
   }
 }
 

@@ -2,8 +2,15 @@
  * DEALER: sends round-robin to peers with room below the high-water mark, receives fairly
  * from all. With no peer yet, up to `sendHighWaterMark` messages wait for the first one;
  * beyond that `send` waits (backpressure), as libzmq's DEALER blocks.
+ *
+ * Buffer ownership once `send` resolved: a message that had to wait (no peer with room) is
+ * encoded, i.e. copied, when it is queued, and a message under 16 KiB in total is copied when
+ * written; only a message of 16 KiB or more written straight to a peer keeps the caller's
+ * frames by reference until the OS took them. So do not modify frames of a large message
+ * after `send`; small messages and queued ones are safe to reuse.
  */
 import type { Connection } from "./connection.ts";
+import { encodeMessage } from "./frame-codec.ts";
 import { closedError, type MessageLike, type SocketOptions, toFrames, ZmtpSocket } from "./socket-base.ts";
 
 interface PendingSend {
@@ -14,8 +21,8 @@ interface PendingSend {
 
 export class Dealer extends ZmtpSocket {
   readonly #immediate: boolean;
-  /** Messages accepted by `send` and not yet handed to a peer. */
-  #outbox: Uint8Array[][] = [];
+  /** Messages accepted by `send` and not yet handed to a peer, already encoded (a copy). */
+  #outbox: Uint8Array[] = [];
   /** Senders waiting for room in the outbox. */
   #blocked: PendingSend[] = [];
   #next = 0;
@@ -37,7 +44,7 @@ export class Dealer extends ZmtpSocket {
         return Promise.resolve();
       }
       if (this.#canQueue()) {
-        this.#outbox.push(frames);
+        this.#outbox.push(encodeMessage(frames));
         return Promise.resolve();
       }
     }
@@ -70,7 +77,7 @@ export class Dealer extends ZmtpSocket {
     while (this.#outbox.length > 0) {
       const peer = this.#pickPeer();
       if (!peer) break;
-      peer.send(this.#outbox.shift()!);
+      peer.sendEncoded(this.#outbox.shift()!);
     }
     while (this.#blocked.length > 0) {
       if (this.#outbox.length === 0) {
@@ -84,9 +91,10 @@ export class Dealer extends ZmtpSocket {
       }
       if (!this.#canQueue()) break;
       const pending = this.#blocked.shift()!;
-      this.#outbox.push(pending.frames);
+      this.#outbox.push(encodeMessage(pending.frames));
       pending.resolve();
     }
+    if (this.#outbox.length === 0) this.unsentFlushed();
   }
 
   protected override onPeerReady(connection: Connection): void {
@@ -106,9 +114,17 @@ export class Dealer extends ZmtpSocket {
     this.deliver(connection, frames);
   }
 
+  protected override hasUnsentMessages(): boolean {
+    return this.#outbox.length > 0;
+  }
+
+  protected override onClosing(): void {
+    // Senders still waiting were never told their message was accepted.
+    for (const pending of this.#blocked.splice(0)) pending.reject(closedError());
+  }
+
   protected override onClose(): void {
     this.#outbox = [];
     this.#ring = [];
-    for (const pending of this.#blocked.splice(0)) pending.reject(closedError());
   }
 }

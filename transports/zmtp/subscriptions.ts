@@ -1,5 +1,5 @@
 /**
- * A counted set of topic prefixes with fast prefix matching: topics and prefixes are kept as
+ * A set of topic prefixes, counted or plain, with fast prefix matching: topics and prefixes are kept as
  * latin1 strings (one char per byte), and a match checks one map lookup per distinct prefix
  * length rather than comparing every prefix.
  */
@@ -20,6 +20,20 @@ export function keyToBytes(key: string): Uint8Array {
 
 export class SubscriptionSet {
   readonly #counts = new Map<string, number>();
+  readonly #counted: boolean;
+
+  /**
+   * `counted`: each `add` needs its own `remove` (a SUB's own subscribe/unsubscribe calls).
+   * A PUB keeps a plain set per peer: libzmq's SUB sends SUBSCRIBE for every subscribe call but
+   * CANCEL only when its own count reaches zero, so one CANCEL must remove the prefix.
+   */
+  constructor(options: { counted: boolean } = { counted: true }) {
+    this.#counted = options.counted;
+  }
+
+  has(prefix: string): boolean {
+    return this.#counts.has(prefix);
+  }
   /** Distinct prefix lengths in use → how many prefixes have that length. */
   readonly #lengths = new Map<number, number>();
   #longest = 0;
@@ -36,6 +50,7 @@ export class SubscriptionSet {
   /** Returns true if the prefix is new. */
   add(prefix: string): boolean {
     const count = this.#counts.get(prefix) ?? 0;
+    if (count > 0 && !this.#counted) return false;
     this.#counts.set(prefix, count + 1);
     if (count > 0) return false;
     this.#lengths.set(prefix.length, (this.#lengths.get(prefix.length) ?? 0) + 1);
@@ -47,7 +62,7 @@ export class SubscriptionSet {
   remove(prefix: string): boolean {
     const count = this.#counts.get(prefix);
     if (count === undefined) return false;
-    if (count > 1) {
+    if (count > 1 && this.#counted) {
       this.#counts.set(prefix, count - 1);
       return false;
     }

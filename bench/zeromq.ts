@@ -1,0 +1,345 @@
+/**
+ * The ZeroMQ transport against bare zeromq.js sockets in the same run. The server is always
+ * another process (so each side has a core of its own); calls are made from this process.
+ *
+ * - `zeromq <tcp|ipc> call p50/p99`: sequential round trips, tradewire `echo` vs a DEALER→ROUTER
+ *   echo of the same bytes;
+ * - `zeromq tcp calls/s N in flight`: N concurrent callers vs a raw DEALER keeping N in flight;
+ * - `zeromq tcp broadcast N sub(s)`: messages per second each subscriber process receives while
+ *   the server publishes as fast as it can, vs a raw PUB → raw SUB; `… delivered` rows give
+ *   the share that arrived (PUB drops at the high-water mark instead of queueing without bound).
+ *
+ * `… transport-only …` rows run the same through ZmqServerTransport/ZmqClientTransport without
+ * the RPC core (no codec, no ids, no timers), to tell the transport's cost from the core's.
+ *
+ * Standalone: `npx tsx bench/zeromq.ts [--quick] [--engine native|zmtp]`.
+ */
+import { spawn, type ChildProcess } from "node:child_process";
+import { mkdtempSync, rmSync } from "node:fs";
+import { createServer } from "node:net";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import process from "node:process";
+import { fileURLToPath } from "node:url";
+import * as zmq from "zeromq";
+import { RpcClient } from "../lib/index.ts";
+import { zmqClient, type EngineName } from "../transports/zeromq/index.ts";
+import { percentile, roundTrips, row, throughput, type BenchRow } from "./stats.ts";
+
+const PEER = fileURLToPath(new URL("./fixtures/zeromq-peer.ts", import.meta.url));
+const quiet = { warn: () => {}, error: () => {} };
+const WARMUP = 1_000;
+const PAYLOAD = { symbol: "IF2512.CFFEX", lastPrice: 3999.2, volume: 1, bid: 3999, ask: 3999.4 };
+
+interface Options {
+  quick?: boolean;
+  /** Engines of the tradewire side (server and client); the baseline is always native zeromq.js. Default: native, plus zmtp unless quick. */
+  engines?: EngineName[];
+}
+
+export async function benchZeromq({ quick = false, engines }: Options = {}): Promise<BenchRow[]> {
+  const rows: BenchRow[] = [];
+  for (const engine of engines ?? (quick ? ["native"] : ["native", "zmtp"])) rows.push(...(await benchEngine(quick, engine)));
+  return rows;
+}
+
+async function benchEngine(quick: boolean, engine: EngineName): Promise<BenchRow[]> {
+  const label = engine === "native" ? "zeromq" : `zeromq (${engine})`;
+  const sequential = quick ? 2_000 : 10_000;
+  const pipelined = quick ? 10_000 : 50_000;
+  const broadcast = quick ? 50_000 : 200_000;
+  const rows: BenchRow[] = [];
+  const dir = mkdtempSync(join(tmpdir(), "tw-bench-"));
+  try {
+    for (const protocol of ["tcp", "ipc"] as const) {
+      const { raw, rpc, transport } = await callLatency(protocol, dir, engine, sequential);
+      rows.push(row(`${label} ${protocol} call p50`, "µs", percentile(rpc, 50), percentile(raw, 50), "zeromq.js DEALER→ROUTER echo"));
+      rows.push(row(`${label} ${protocol} call p99`, "µs", percentile(rpc, 99), percentile(raw, 99), "zeromq.js DEALER→ROUTER echo"));
+      rows.push(row(`${label} ${protocol} transport-only round trip p50`, "µs", percentile(transport, 50), percentile(raw, 50), "zeromq.js DEALER→ROUTER echo"));
+    }
+    for (const inFlight of [1, 16, 128]) {
+      const { raw, rpc, transport } = await callRate(dir, engine, pipelined, inFlight);
+      rows.push(row(`${label} tcp calls/s ${inFlight} in flight`, "calls/s", rpc, raw, `zeromq.js DEALER with ${inFlight} in flight`));
+      if (inFlight === 128) {
+        rows.push(row(`${label} tcp transport-only round trips/s ${inFlight} in flight`, "calls/s", transport, raw, `zeromq.js DEALER with ${inFlight} in flight`));
+      }
+    }
+    for (const subscribers of [1, 4]) {
+      const subs = `${subscribers} sub${subscribers === 1 ? "" : "s"}`;
+      const raw = await broadcastOnce("raw", dir, engine, broadcast, subscribers);
+      const rpc = await broadcastOnce("rpc", dir, engine, broadcast, subscribers);
+      rows.push(row(`${label} tcp broadcast ${subs}`, "msgs/s", rpc.rate, raw.rate, "zeromq.js PUB→SUB"));
+      rows.push(row(`${label} tcp broadcast ${subs} delivered`, "%", rpc.delivered, raw.delivered, "zeromq.js PUB→SUB"));
+      if (subscribers === 1) {
+        const transport = await broadcastOnce("transport", dir, engine, broadcast, subscribers);
+        rows.push(row(`${label} tcp transport-only broadcast ${subs}`, "msgs/s", transport.rate, raw.rate, "zeromq.js PUB→SUB"));
+      }
+    }
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+  return rows;
+}
+
+// ── processes and addresses ────────────────────────────────────────────────────────────────
+
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once("error", reject);
+    server.listen(0, "127.0.0.1", () => {
+      const address = server.address();
+      server.close(() => resolve(typeof address === "object" && address ? address.port : 0));
+    });
+  });
+}
+
+let ipcCount = 0;
+async function addresses(protocol: "tcp" | "ipc", dir: string): Promise<{ rep: string; pub: string }> {
+  if (protocol === "ipc") {
+    ipcCount += 1;
+    return { rep: `ipc://${join(dir, `rep${ipcCount}`)}`, pub: `ipc://${join(dir, `pub${ipcCount}`)}` };
+  }
+  return { rep: `tcp://127.0.0.1:${await freePort()}`, pub: `tcp://127.0.0.1:${await freePort()}` };
+}
+
+interface Peer {
+  child: ChildProcess;
+  lines: string[];
+  /** Resolves with the first line satisfying `test`. */
+  line(test: (line: string) => boolean): Promise<string>;
+  stop(): Promise<void>;
+}
+
+function peer(args: Record<string, unknown>): Peer {
+  const child = spawn(process.execPath, ["--import", "tsx", PEER, JSON.stringify(args)], { stdio: ["ignore", "pipe", "inherit"] });
+  const lines: string[] = [];
+  const waiters = new Set<() => void>();
+  let partial = "";
+  child.stdout!.on("data", (chunk: Buffer) => {
+    const parts = (partial + chunk.toString()).split("\n");
+    partial = parts.pop() ?? "";
+    lines.push(...parts);
+    for (const wake of waiters) wake();
+  });
+  const closed = new Promise<void>((resolve) => child.once("close", () => resolve()));
+  void closed.then(() => {
+    for (const wake of waiters) wake();
+  });
+  return {
+    child,
+    lines,
+    async line(test) {
+      for (;;) {
+        const found = lines.find(test);
+        if (found !== undefined) return found;
+        if (child.exitCode !== null || child.signalCode !== null) throw new Error(`Bench peer ${String(args.role)} exited early`);
+        await new Promise<void>((wake) => {
+          const once = () => (waiters.delete(once), wake());
+          waiters.add(once);
+        });
+      }
+    },
+    async stop() {
+      if (child.exitCode === null && child.signalCode === null) child.kill("SIGTERM");
+      await closed;
+    },
+  };
+}
+
+type Kind = "raw" | "transport" | "rpc";
+
+async function server(role: `${Kind}-server`, rep: string, pub: string, engine: EngineName): Promise<Peer> {
+  const p = peer({ role, rep, pub, engine });
+  await p.line((line) => line === "ready");
+  return p;
+}
+
+// ── raw baseline client: a DEALER with its own in-flight window ───────────────────────────
+
+class RawCaller {
+  readonly dealer = new zmq.Dealer({ linger: 0 });
+  constructor(address: string) {
+    this.dealer.connect(address);
+  }
+  async once(frame: Uint8Array): Promise<void> {
+    await this.dealer.send([frame]);
+    await this.dealer.receive();
+  }
+  /** Calls per second keeping `inFlight` requests outstanding. */
+  async rate(frame: Uint8Array, total: number, inFlight: number): Promise<number> {
+    const start = performance.now();
+    let sent = 0;
+    for (; sent < Math.min(inFlight, total); sent++) await this.dealer.send([frame]);
+    for (let received = 0; received < total; received++) {
+      await this.dealer.receive();
+      if (sent < total) {
+        sent += 1;
+        await this.dealer.send([frame]);
+      }
+    }
+    return total / ((performance.now() - start) / 1000);
+  }
+  close(): void {
+    this.dealer.close();
+  }
+}
+
+/** The same echo through ZmqClientTransport, without the RPC core. */
+class TransportCaller {
+  private resolveReply: () => void = () => {};
+  readonly transport;
+  constructor(rep: string, pub: string, engine: EngineName) {
+    this.transport = zmqClient({ req: rep, sub: pub, engine });
+  }
+  connect(): Promise<void> {
+    return this.transport.connect({ reply: () => this.resolveReply(), broadcast: () => {} });
+  }
+  once(frame: Uint8Array): Promise<void> {
+    return new Promise((resolve) => {
+      this.resolveReply = resolve;
+      this.transport.send(frame);
+    });
+  }
+  /** Frames per second keeping `inFlight` outstanding. */
+  rate(frame: Uint8Array, total: number, inFlight: number): Promise<number> {
+    return new Promise((resolve) => {
+      const start = performance.now();
+      let sent = 0;
+      let received = 0;
+      this.resolveReply = () => {
+        received += 1;
+        if (received === total) resolve(total / ((performance.now() - start) / 1000));
+        else if (sent < total) (sent++, this.transport.send(frame));
+      };
+      for (; sent < Math.min(inFlight, total); sent++) this.transport.send(frame);
+    });
+  }
+  close(): Promise<void> {
+    return this.transport.close();
+  }
+}
+
+// The raw echo carries the same bytes the RPC layer would put on the wire for one call.
+const rawFrame = new TextEncoder().encode(JSON.stringify(PAYLOAD).padEnd(80));
+
+async function rpcClient(rep: string, pub: string, engine: EngineName): Promise<RpcClient> {
+  const client = new RpcClient({ transport: zmqClient({ req: rep, sub: pub, engine }), logger: quiet });
+  await client.start();
+  return client;
+}
+
+async function callLatency(protocol: "tcp" | "ipc", dir: string, engine: EngineName, iterations: number) {
+  let a = await addresses(protocol, dir);
+  let srv = await server("raw-server", a.rep, a.pub, engine);
+  const caller = new RawCaller(a.rep);
+  const raw = await roundTrips(() => caller.once(rawFrame), iterations, WARMUP);
+  caller.close();
+  await srv.stop();
+
+  a = await addresses(protocol, dir);
+  srv = await server("transport-server", a.rep, a.pub, engine);
+  const bare = new TransportCaller(a.rep, a.pub, engine);
+  await bare.connect();
+  const transport = await roundTrips(() => bare.once(rawFrame), iterations, WARMUP);
+  await bare.close();
+  await srv.stop();
+
+  a = await addresses(protocol, dir);
+  srv = await server("rpc-server", a.rep, a.pub, engine);
+  const client = await rpcClient(a.rep, a.pub, engine);
+  const rpc = await roundTrips(() => client.call("echo", [PAYLOAD]), iterations, WARMUP);
+  await client.stop();
+  await srv.stop();
+  return { raw, rpc, transport };
+}
+
+async function callRate(dir: string, engine: EngineName, total: number, inFlight: number) {
+  let a = await addresses("tcp", dir);
+  let srv = await server("raw-server", a.rep, a.pub, engine);
+  const caller = new RawCaller(a.rep);
+  await caller.rate(rawFrame, Math.min(1_000, total), inFlight); // warm-up
+  const raw = await caller.rate(rawFrame, total, inFlight);
+  caller.close();
+  await srv.stop();
+
+  let transport = 0;
+  if (inFlight === 128) {
+    a = await addresses("tcp", dir);
+    srv = await server("transport-server", a.rep, a.pub, engine);
+    const bare = new TransportCaller(a.rep, a.pub, engine);
+    await bare.connect();
+    await bare.rate(rawFrame, Math.min(1_000, total), inFlight); // warm-up
+    transport = await bare.rate(rawFrame, total, inFlight);
+    await bare.close();
+    await srv.stop();
+  }
+
+  a = await addresses("tcp", dir);
+  srv = await server("rpc-server", a.rep, a.pub, engine);
+  const client = await rpcClient(a.rep, a.pub, engine);
+  const once = () => client.call("echo", [PAYLOAD]);
+  await throughput(once, Math.min(1_000, total), inFlight); // warm-up
+  const rpc = await throughput(once, total, inFlight);
+  await client.stop();
+  await srv.stop();
+  return { raw, rpc, transport };
+}
+
+interface BroadcastResult {
+  /** Mean over subscribers of messages received per second. */
+  rate: number;
+  /** Mean over subscribers of the share of published messages received, in %. */
+  delivered: number;
+}
+
+async function broadcastOnce(kind: Kind, dir: string, engine: EngineName, count: number, subscribers: number): Promise<BroadcastResult> {
+  const a = await addresses("tcp", dir);
+  const srv = await server(`${kind}-server`, a.rep, a.pub, engine);
+  const subs = Array.from({ length: subscribers }, () => peer({ role: `${kind}-sub`, rep: a.rep, pub: a.pub, engine }));
+  let caller: RawCaller | TransportCaller | undefined;
+  if (kind === "raw") caller = new RawCaller(a.rep);
+  if (kind === "transport") {
+    caller = new TransportCaller(a.rep, a.pub, engine);
+    await caller.connect();
+  }
+  const client = kind === "rpc" ? await rpcClient(a.rep, a.pub, engine) : undefined;
+  try {
+    // Publish warm-up messages until every subscriber has one: all subscriptions are in place.
+    const allReady = Promise.all(subs.map((s) => s.line((line) => line === "ready")));
+    let ready = false;
+    void allReady.then(() => (ready = true));
+    while (!ready) {
+      if (caller) await caller.once(new TextEncoder().encode("warm"));
+      else await client!.call("warm");
+      await new Promise((resolve) => setTimeout(resolve, 20));
+    }
+    if (caller) await caller.once(new TextEncoder().encode(`blast:${count}:100`));
+    else await client!.call("blast", [count, 100], { timeoutMs: 600_000 });
+    const results = await Promise.all(
+      subs.map(async (s) => JSON.parse(await s.line((line) => line.startsWith("{"))) as { received: number; firstMs: number; lastMs: number }),
+    );
+    const rates = results.map((r) => (r.received <= 1 ? 0 : (r.received - 1) / ((r.lastMs - r.firstMs) / 1000)));
+    return {
+      rate: rates.reduce((sum, r) => sum + r, 0) / rates.length,
+      delivered: (results.reduce((sum, r) => sum + r.received, 0) / results.length / count) * 100,
+    };
+  } finally {
+    await caller?.close();
+    await client?.stop();
+    await Promise.all(subs.map((s) => s.stop()));
+    await srv.stop();
+  }
+}
+
+// ── standalone ─────────────────────────────────────────────────────────────────────────────
+
+if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
+  const quick = process.argv.includes("--quick");
+  const engineIndex = process.argv.indexOf("--engine");
+  const engines = engineIndex > 0 ? [process.argv[engineIndex + 1] as EngineName] : undefined;
+  const rows = await benchZeromq({ quick, ...(engines ? { engines } : {}) });
+  for (const r of rows) {
+    console.log(`${r.name.padEnd(44)} ${r.value.toFixed(1).padStart(12)} ${r.unit.padEnd(8)} baseline ${r.baseline.toFixed(1).padStart(12)}  ratio ${r.ratio.toFixed(3)}`);
+  }
+}

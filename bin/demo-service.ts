@@ -1,0 +1,35 @@
+/** The functions and topic of `tradewire serve --demo`: small, to try calls and broadcasts. */
+import type { RpcServer } from "../lib/index.ts";
+import { RpcError } from "../lib/index.ts";
+
+export const DEMO_TOPIC = "tick.DEMO";
+export const DEMO_TICK_MS = 100;
+
+/** Register `add`, `echo` and `sleep`; start publishing `tick.DEMO`. Returns a function that stops the ticks. */
+export function serveDemo(server: RpcServer): () => void {
+  server.register("add", (a: unknown, b: unknown) => {
+    if (typeof a !== "number" || typeof b !== "number") throw new RpcError("INVALID_ARGUMENT", "add takes two numbers");
+    return a + b;
+  });
+  server.register("echo", (...args: unknown[]) => (args.length === 2 ? args[0] : args.slice(0, -1)));
+  server.register("sleep", (ms: unknown, context: { signal: AbortSignal }) => {
+    if (typeof ms !== "number" || !(ms >= 0)) throw new RpcError("INVALID_ARGUMENT", "sleep takes a number of milliseconds");
+    return new Promise<number>((resolve, reject) => {
+      const timer = setTimeout(() => resolve(ms), ms);
+      context.signal.addEventListener("abort", () => {
+        clearTimeout(timer);
+        reject(context.signal.reason);
+      }, { once: true });
+    });
+  });
+  let seq = 0;
+  let price = 4000;
+  const timer = setInterval(() => {
+    if (!server.running) return; // before start() or after stop()
+    seq += 1;
+    // A deterministic wiggle, so runs are comparable.
+    price = Math.round((price + Math.sin(seq / 7) * 0.6) * 10) / 10;
+    server.publish(DEMO_TOPIC, { seq, lastPrice: price, time: Date.now() });
+  }, DEMO_TICK_MS);
+  return () => clearInterval(timer);
+}

@@ -1,0 +1,95 @@
+/**
+ * The few ZeroMQ calls the transport makes, behind one small interface, so that the native
+ * libzmq binding (`zeromq` package) and our own ZMTP 3.1 engine (`transports/zmtp/`) are
+ * interchangeable. The shapes follow zeromq.js v6: `send(frames)` resolves once the message is
+ * queued, `receive()` resolves with the next multipart message and rejects once the socket is
+ * closed.
+ */
+
+export type EngineName = "native" | "zmtp";
+
+/** Options the transport sets on its sockets. Every engine maps them to its own. */
+export interface SocketOptions {
+  /** Messages queued per peer on the way out (not for SUB); what happens beyond depends on the socket kind. */
+  sendHighWaterMark?: number;
+  /** Messages queued per peer on the way in (not for PUB); beyond it the peer is pushed back (TCP flow control). */
+  receiveHighWaterMark?: number;
+  /** Largest message accepted from a peer, in bytes; a peer that sends more is disconnected. */
+  maxMessageSize: number;
+  /** Milliseconds unsent messages are kept after close. */
+  linger: number;
+  /** ZMTP heartbeat (PING) interval in ms; 0 turns it off. */
+  heartbeatInterval: number;
+  /** How long a connection may stay silent after a PING before it is dropped, in ms. */
+  heartbeatTimeout: number;
+  /** Queue outgoing messages only on completed connections (so nothing is sent late to a new peer). */
+  immediate?: boolean;
+  /** CURVE server side: our long-term secret key (Z85). */
+  curveServerSecretKey?: string;
+  /** CURVE client side: the server's public key and our own key pair (Z85). */
+  curveClient?: { serverKey: string; publicKey: string; secretKey: string };
+}
+
+/** What a socket reports about its connections, engine-neutral. */
+export type SocketEvent =
+  | { type: "connected"; address: string }
+  | { type: "handshake"; address: string }
+  | { type: "disconnected"; address: string }
+  | { type: "retry"; address: string }
+  | { type: "handshake-failed"; address: string; detail: string };
+
+export interface EngineSocket {
+  bind(address: string): Promise<void>;
+  connect(address: string): void;
+  send(frames: Uint8Array[]): Promise<void>;
+  receive(): Promise<Uint8Array[]>;
+  close(): void;
+  readonly closed: boolean;
+  /** Report connection events to `listener` until the socket closes. */
+  watch(listener: (event: SocketEvent) => void): void;
+}
+
+export interface SubscriberSocket extends EngineSocket {
+  subscribe(prefix: Uint8Array): void;
+  unsubscribe(prefix: Uint8Array): void;
+}
+
+export interface ZmqEngine {
+  readonly name: EngineName;
+  router(options: SocketOptions): EngineSocket;
+  dealer(options: SocketOptions): EngineSocket;
+  publisher(options: SocketOptions): EngineSocket;
+  subscriber(options: SocketOptions): SubscriberSocket;
+}
+
+export function isDeno(): boolean {
+  return "Deno" in globalThis;
+}
+
+/** The engine used when none is named: native libzmq on Node, our ZMTP engine under Deno. */
+export function defaultEngineName(): EngineName {
+  return isDeno() ? "zmtp" : "native";
+}
+
+/** Throws at once for a combination that would hang later. */
+export function checkEngineChoice(name: EngineName): void {
+  if (name !== "native" && name !== "zmtp") {
+    throw new TypeError(`Unknown ZeroMQ engine ${JSON.stringify(name)}: use "native" or "zmtp"`);
+  }
+  if (name === "native" && isDeno()) {
+    throw new Error(
+      'The native zeromq engine does not work under Deno (its request/reply receive hangs): use engine: "zmtp"',
+    );
+  }
+}
+
+/** Load an engine on first use, so Deno never loads the native addon and Node never loads ZMTP it does not use. */
+export async function loadEngine(name: EngineName): Promise<ZmqEngine> {
+  checkEngineChoice(name);
+  if (name === "native") {
+    const { nativeEngine } = await import("./native-engine.ts");
+    return nativeEngine();
+  }
+  const { zmtpEngine } = await import("./zmtp-engine.ts");
+  return zmtpEngine();
+}

@@ -1,0 +1,87 @@
+/** The engine backed by the `zeromq` package (native libzmq). Node only; see engine.ts for Deno. */
+import * as zmq from "zeromq";
+import type { EngineSocket, SocketEvent, SocketOptions, SubscriberSocket, ZmqEngine } from "./engine.ts";
+
+type NativeSocket = zmq.Router | zmq.Dealer | zmq.Publisher | zmq.Subscriber;
+
+function nativeOptions(options: SocketOptions): Record<string, unknown> {
+  const out: Record<string, unknown> = {
+    maxMessageSize: options.maxMessageSize,
+    linger: options.linger,
+    heartbeatInterval: options.heartbeatInterval,
+    heartbeatTimeout: options.heartbeatTimeout,
+  };
+  if (options.sendHighWaterMark !== undefined) out.sendHighWaterMark = options.sendHighWaterMark;
+  if (options.receiveHighWaterMark !== undefined) out.receiveHighWaterMark = options.receiveHighWaterMark;
+  if (options.immediate !== undefined) out.immediate = options.immediate;
+  if (options.curveServerSecretKey !== undefined) {
+    out.curveServer = true;
+    out.curveSecretKey = options.curveServerSecretKey;
+  }
+  if (options.curveClient !== undefined) {
+    out.curveServerKey = options.curveClient.serverKey;
+    out.curvePublicKey = options.curveClient.publicKey;
+    out.curveSecretKey = options.curveClient.secretKey;
+  }
+  return out;
+}
+
+class NativeSocketAdapter implements SubscriberSocket {
+  constructor(private readonly socket: NativeSocket) {}
+
+  get closed(): boolean {
+    return this.socket.closed;
+  }
+
+  async bind(address: string): Promise<void> {
+    await this.socket.bind(address);
+  }
+
+  connect(address: string): void {
+    this.socket.connect(address);
+  }
+
+  send(frames: Uint8Array[]): Promise<void> {
+    return (this.socket as zmq.Dealer).send(frames);
+  }
+
+  receive(): Promise<Uint8Array[]> {
+    return (this.socket as zmq.Dealer).receive();
+  }
+
+  subscribe(prefix: Uint8Array): void {
+    (this.socket as zmq.Subscriber).subscribe(prefix as Buffer);
+  }
+
+  unsubscribe(prefix: Uint8Array): void {
+    (this.socket as zmq.Subscriber).unsubscribe(prefix as Buffer);
+  }
+
+  close(): void {
+    if (!this.socket.closed) this.socket.close();
+  }
+
+  watch(listener: (event: SocketEvent) => void): void {
+    const events = this.socket.events;
+    const address = (event: { address?: string }) => event.address ?? "";
+    events.on("connect", (e) => listener({ type: "connected", address: address(e) }));
+    events.on("handshake", (e) => listener({ type: "handshake", address: address(e) }));
+    events.on("disconnect", (e) => listener({ type: "disconnected", address: address(e) }));
+    events.on("connect:retry", (e) => listener({ type: "retry", address: address(e) }));
+    for (const type of ["handshake:error:protocol", "handshake:error:auth", "handshake:error:other"] as const) {
+      events.on(type, (e) => listener({ type: "handshake-failed", address: address(e), detail: e.error.message }));
+    }
+  }
+}
+
+export function nativeEngine(): ZmqEngine {
+  return {
+    name: "native",
+    router: (options) => new NativeSocketAdapter(new zmq.Router(nativeOptions(options))),
+    dealer: (options) => new NativeSocketAdapter(new zmq.Dealer(nativeOptions(options))),
+    publisher: (options) => new NativeSocketAdapter(new zmq.Publisher(nativeOptions(options))),
+    subscriber: (options) => new NativeSocketAdapter(new zmq.Subscriber(nativeOptions(options))),
+  };
+}
+
+export type { EngineSocket };

@@ -1,0 +1,111 @@
+/**
+ * Options of the ZeroMQ transport, their defaults, and the checks on what callers pass.
+ *
+ * Memory is bounded everywhere a slow peer could make it grow:
+ * - server PUB: `publishHighWaterMark` messages per subscriber; beyond it libzmq drops that
+ *   subscriber's messages (PUB never blocks, so one slow subscriber cannot stall the others);
+ * - server ROUTER: `replyHighWaterMark` replies per client; beyond it replies to that client are
+ *   dropped (its calls then time out on its side) and its requests wait in TCP;
+ * - client DEALER: `requestHighWaterMark` requests in libzmq plus `requestQueueLimit` waiting in
+ *   JavaScript; beyond both, `send` throws RpcError RESOURCE_EXHAUSTED (backpressure to the caller);
+ * - client SUB: `receiveHighWaterMark` broadcasts buffered; beyond it libzmq drops on its side.
+ */
+import type { EngineName } from "./engine.ts";
+
+export interface CurveServerOptions {
+  /** The server's long-term secret key, Z85 (40 characters). `tradewire keygen` prints a pair. */
+  secretKey: string;
+}
+
+export interface CurveClientOptions {
+  /** The server's public key, Z85 (40 characters). */
+  serverKey: string;
+  /** Our key pair; an ephemeral one is generated when omitted. */
+  publicKey?: string;
+  secretKey?: string;
+}
+
+interface CommonOptions {
+  /** "native" (libzmq via the `zeromq` package; default on Node) or "zmtp" (pure TypeScript; default on Deno). */
+  engine?: EngineName;
+  /** Largest message accepted from a peer, in bytes (libzmq disconnects a peer that sends more). Default 16 MiB. */
+  maxMessageSize?: number;
+  /** Milliseconds unsent messages are kept after close. Default 0: closing never waits on a dead peer. */
+  linger?: number;
+}
+
+export interface ZmqServerOptions extends CommonOptions {
+  /** Request address the ROUTER binds, e.g. `tcp://127.0.0.1:2014` or `ipc:///tmp/tw-rep.sock`. */
+  rep: string;
+  /** Broadcast address the PUB binds, e.g. `tcp://127.0.0.1:4102`. */
+  pub: string;
+  /** Messages queued per subscriber before the publisher drops. Default 10 000. */
+  publishHighWaterMark?: number;
+  /** Replies queued per client before they are dropped. Default 10 000. */
+  replyHighWaterMark?: number;
+  /** Requests buffered per client before it is pushed back. Default 10 000. */
+  requestHighWaterMark?: number;
+  curve?: CurveServerOptions;
+}
+
+export interface ZmqClientOptions extends CommonOptions {
+  /** The server's request address (its `rep`). */
+  req: string;
+  /** The server's broadcast address (its `pub`). */
+  sub: string;
+  /** Requests queued in libzmq before sending blocks. Default 1 000. */
+  requestHighWaterMark?: number;
+  /** Requests waiting in JavaScript behind a blocked socket before `send` throws RESOURCE_EXHAUSTED. Default 10 000. */
+  requestQueueLimit?: number;
+  /** Broadcasts buffered before libzmq drops. Default 10 000. */
+  receiveHighWaterMark?: number;
+  /** ZMTP PING interval in ms, so a silent dead server is noticed. Default 1 000; 0 turns it off. */
+  heartbeatInterval?: number;
+  /** How long `connect` waits for the first handshake before resolving anyway (connecting goes on). Default 1 000. */
+  connectWaitMs?: number;
+  curve?: CurveClientOptions;
+}
+
+export const DEFAULTS = {
+  maxMessageSize: 16 * 1024 * 1024,
+  linger: 0,
+  publishHighWaterMark: 10_000,
+  replyHighWaterMark: 10_000,
+  serverRequestHighWaterMark: 10_000,
+  clientRequestHighWaterMark: 1_000,
+  requestQueueLimit: 10_000,
+  receiveHighWaterMark: 10_000,
+  heartbeatInterval: 1_000,
+  serverHeartbeatInterval: 5_000,
+  connectWaitMs: 1_000,
+  /** JavaScript-side queues in front of sockets that never block (ROUTER, PUB): a safety bound only. */
+  nonBlockingQueueLimit: 100_000,
+} as const;
+
+const ADDRESS = /^(tcp:\/\/.+:(\d+|\*)|ipc:\/\/.+)$/;
+
+export function checkAddress(option: string, value: unknown): string {
+  if (typeof value !== "string" || !ADDRESS.test(value)) {
+    throw new TypeError(
+      `Option ${option} must be a ZeroMQ address such as tcp://127.0.0.1:2014 or ipc:///tmp/tradewire.sock, got ${JSON.stringify(value)}`,
+    );
+  }
+  return value;
+}
+
+export function checkCount(option: string, value: unknown, fallback: number, min = 0): number {
+  if (value === undefined) return fallback;
+  if (typeof value !== "number" || !Number.isInteger(value) || value < min) {
+    throw new RangeError(`Option ${option} must be an integer ≥ ${min}, got ${String(value)}`);
+  }
+  return value;
+}
+
+const Z85_KEY = /^[0-9a-zA-Z.\-:+=^!/*?&<>()[\]{}@%$#]{40}$/;
+
+export function checkKey(option: string, value: unknown): string {
+  if (typeof value !== "string" || !Z85_KEY.test(value)) {
+    throw new TypeError(`Option ${option} must be a Z85-encoded CURVE key of 40 characters`);
+  }
+  return value;
+}

@@ -1,0 +1,69 @@
+/**
+ * zeromq.js allows one `send` in progress per socket, while the transport's `reply`, `publish`
+ * and `send` are synchronous. This bounded FIFO sits between them: one loop drains it in order,
+ * and a full queue refuses more (the caller decides whether that is a drop or an error).
+ */
+import type { EngineSocket } from "./engine.ts";
+
+export class SendQueue {
+  private items: Uint8Array[][] = [];
+  private head = 0;
+  private draining = false;
+  private closed = false;
+
+  constructor(
+    private readonly socket: EngineSocket,
+    /** Most messages waiting in JavaScript; beyond this `push` returns false. */
+    private readonly limit: number,
+    /** Called when the socket refuses a message (it is then dropped). */
+    private readonly onError: (error: unknown) => void = () => {},
+  ) {}
+
+  get length(): number {
+    return this.items.length - this.head;
+  }
+
+  /** Queue one message. False when the queue is full or closed: the message was not taken. */
+  push(frames: Uint8Array[]): boolean {
+    if (this.closed || this.length >= this.limit) return false;
+    this.items.push(frames);
+    if (!this.draining) void this.drain();
+    return true;
+  }
+
+  /** Forget every message not yet handed to the socket. */
+  clear(): void {
+    this.items = [];
+    this.head = 0;
+  }
+
+  close(): void {
+    this.closed = true;
+    this.clear();
+  }
+
+  private async drain(): Promise<void> {
+    this.draining = true;
+    try {
+      while (!this.closed && this.head < this.items.length) {
+        const frames = this.items[this.head]!;
+        this.items[this.head] = [];
+        this.head += 1;
+        // Compact now and then so a long-lived queue does not keep a growing array.
+        if (this.head >= 1024 && this.head * 2 >= this.items.length) {
+          this.items = this.items.slice(this.head);
+          this.head = 0;
+        }
+        try {
+          await this.socket.send(frames);
+        } catch (error) {
+          if (this.closed || this.socket.closed) break;
+          this.onError(error);
+        }
+      }
+    } finally {
+      this.draining = false;
+      if (this.closed || this.head >= this.items.length) this.clear();
+    }
+  }
+}

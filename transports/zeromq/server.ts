@@ -1,0 +1,180 @@
+/**
+ * Server side: a ROUTER bound at `rep` (requests in, replies out to the peer they came from) and
+ * a PUB bound at `pub` (broadcasts as `[topic, frame]`, so libzmq filters by topic prefix on
+ * the publisher's side).
+ *
+ * A request is exactly one non-empty frame from a DEALER (the ROUTER prepends the peer's
+ * routing id). Anything else — no frame, an empty frame, more frames — is dropped here and
+ * counted: the core never sees it and the server goes on serving.
+ */
+import type { PeerId, ServerSink, ServerTransport } from "../../lib/transport.ts";
+import { checkEngineChoice, defaultEngineName, loadEngine, type EngineName, type EngineSocket, type SocketOptions } from "./engine.ts";
+import { checkAddress, checkCount, checkKey, DEFAULTS, type ZmqServerOptions } from "./options.ts";
+import { SendQueue } from "./send-queue.ts";
+import { assertIpcFree } from "./ipc-probe.ts";
+
+const encoder = new TextEncoder();
+
+export class ZmqServerTransport implements ServerTransport {
+  readonly rep: string;
+  readonly pub: string;
+  readonly engineName: EngineName;
+  /** Request messages dropped because they were not one non-empty frame. */
+  malformedDropped = 0;
+  /** Broadcasts dropped before reaching libzmq because the JavaScript queue was full. */
+  publishDropped = 0;
+
+  private readonly options: ZmqServerOptions;
+  private router: EngineSocket | undefined;
+  private publisher: EngineSocket | undefined;
+  private replies: SendQueue | undefined;
+  private broadcasts: SendQueue | undefined;
+  private state: "idle" | "listening" | "closed" = "idle";
+  private topicCache = new Map<string, Uint8Array>();
+
+  constructor(options: ZmqServerOptions) {
+    if (typeof options !== "object" || options === null) throw new TypeError("zmqServer needs an options object");
+    this.rep = checkAddress("rep", options.rep);
+    this.pub = checkAddress("pub", options.pub);
+    if (this.rep === this.pub) throw new TypeError(`Options rep and pub must differ, both are ${this.rep}`);
+    this.engineName = options.engine ?? defaultEngineName();
+    checkEngineChoice(this.engineName);
+    if (options.curve !== undefined) checkKey("curve.secretKey", options.curve.secretKey);
+    checkCount("publishHighWaterMark", options.publishHighWaterMark, 0);
+    checkCount("replyHighWaterMark", options.replyHighWaterMark, 0);
+    checkCount("requestHighWaterMark", options.requestHighWaterMark, 0);
+    checkCount("maxMessageSize", options.maxMessageSize, 0, 1);
+    this.options = options;
+  }
+
+  async listen(sink: ServerSink): Promise<void> {
+    if (this.state !== "idle") throw new Error(`This transport is already ${this.state}`);
+    this.state = "listening";
+    const engine = await loadEngine(this.engineName).catch((error: unknown) => {
+      this.state = "closed";
+      throw error;
+    });
+    const o = this.options;
+    const base = {
+      maxMessageSize: checkCount("maxMessageSize", o.maxMessageSize, DEFAULTS.maxMessageSize, 1),
+      linger: checkCount("linger", o.linger, DEFAULTS.linger),
+      // PING clients now and then so the sockets of clients that vanished without a FIN are reaped.
+      heartbeatInterval: DEFAULTS.serverHeartbeatInterval,
+      heartbeatTimeout: DEFAULTS.serverHeartbeatInterval * 3,
+      ...(o.curve ? { curveServerSecretKey: o.curve.secretKey } : {}),
+    } satisfies Partial<SocketOptions>;
+    let router: EngineSocket | undefined;
+    let publisher: EngineSocket;
+    try {
+      router = engine.router({
+        ...base,
+        sendHighWaterMark: checkCount("replyHighWaterMark", o.replyHighWaterMark, DEFAULTS.replyHighWaterMark),
+        receiveHighWaterMark: checkCount("requestHighWaterMark", o.requestHighWaterMark, DEFAULTS.serverRequestHighWaterMark),
+      });
+      publisher = engine.publisher({
+        ...base,
+        sendHighWaterMark: checkCount("publishHighWaterMark", o.publishHighWaterMark, DEFAULTS.publishHighWaterMark),
+      });
+    } catch (error) {
+      router?.close();
+      this.state = "closed";
+      throw error;
+    }
+    this.router = router;
+    this.publisher = publisher;
+    let binding = this.rep;
+    try {
+      await assertIpcFree(this.rep);
+      await router.bind(this.rep);
+      binding = this.pub;
+      await assertIpcFree(this.pub);
+      await publisher.bind(this.pub);
+    } catch (error) {
+      router.close();
+      publisher.close();
+      this.state = "closed";
+      throw bindError(error, binding);
+    }
+    if (this.state !== "listening") {
+      // close() ran while we were binding.
+      router.close();
+      publisher.close();
+      return;
+    }
+    this.replies = new SendQueue(router, DEFAULTS.nonBlockingQueueLimit);
+    this.broadcasts = new SendQueue(publisher, DEFAULTS.nonBlockingQueueLimit);
+    void this.receiveRequests(router, sink);
+  }
+
+  reply(peer: PeerId, frame: Uint8Array): void {
+    if (this.state !== "listening" || this.replies === undefined) return;
+    // A full queue means replies outrun libzmq itself; dropping matches ROUTER's own behaviour at HWM.
+    this.replies.push([peerIdToBytes(peer), frame]);
+  }
+
+  publish(topic: string, frame: Uint8Array): void {
+    if (this.state !== "listening" || this.broadcasts === undefined) return;
+    if (!this.broadcasts.push([this.topicBytes(topic), frame])) this.publishDropped += 1;
+  }
+
+  async close(): Promise<void> {
+    if (this.state === "closed") return;
+    this.state = "closed";
+    this.replies?.close();
+    this.broadcasts?.close();
+    this.router?.close();
+    this.publisher?.close();
+  }
+
+  private topicBytes(topic: string): Uint8Array {
+    let bytes = this.topicCache.get(topic);
+    if (bytes === undefined) {
+      bytes = encoder.encode(topic);
+      // Topics are usually few (symbols × event kinds); keep the cache bounded anyway.
+      if (this.topicCache.size >= 10_000) this.topicCache.clear();
+      this.topicCache.set(topic, bytes);
+    }
+    return bytes;
+  }
+
+  private async receiveRequests(router: EngineSocket, sink: ServerSink): Promise<void> {
+    for (;;) {
+      let frames: Uint8Array[];
+      try {
+        frames = await router.receive();
+      } catch {
+        return; // closed
+      }
+      if (frames.length !== 2 || frames[1]!.length === 0) {
+        this.malformedDropped += 1;
+        continue;
+      }
+      try {
+        sink.request(frames[1]!, peerIdFromBytes(frames[0]!));
+      } catch {
+        // The core handles its own failures; a throwing sink must not stop the receive loop.
+      }
+    }
+  }
+}
+
+function bindError(error: unknown, address: string): Error {
+  const message = error instanceof Error ? error.message : String(error);
+  if (/in use/i.test(message) || (error as { code?: string })?.code === "EADDRINUSE") {
+    return new Error(`Address already in use: ${address}`, { cause: error });
+  }
+  return new Error(`Cannot bind ${address}: ${message}`, { cause: error });
+}
+
+/** Routing ids are a few opaque bytes; as hex they make readable, reversible peer ids. */
+export function peerIdFromBytes(bytes: Uint8Array): PeerId {
+  let hex = "";
+  for (const byte of bytes) hex += byte.toString(16).padStart(2, "0");
+  return hex;
+}
+
+export function peerIdToBytes(peer: PeerId): Uint8Array {
+  const bytes = new Uint8Array(peer.length >> 1);
+  for (let i = 0; i < bytes.length; i++) bytes[i] = parseInt(peer.slice(i * 2, i * 2 + 2), 16);
+  return bytes;
+}

@@ -1,0 +1,119 @@
+/**
+ * When a connection closes during the ZMTP handshake, libzmq says nothing about why. To tell the
+ * user what is wrong (addresses swapped, CURVE required, wrong key), we open one plain socket to
+ * the same address, send a NULL-mechanism greeting and read the peer's greeting and READY
+ * command: the greeting names its security mechanism, READY its socket type. Used only on
+ * failure; reads at most a few hundred bytes and never acts on them beyond this description.
+ */
+import { connect, type Socket } from "node:net";
+
+export interface PeerDescription {
+  /** Whether the peer sent anything at all (false: refused, silent, or gone). */
+  answered: boolean;
+  /** "NULL", "PLAIN", "CURVE"…, or undefined when the peer did not send a ZMTP greeting. */
+  mechanism: string | undefined;
+  /** "ROUTER", "PUB"…, when the peer sent a NULL-mechanism READY. */
+  socketType: string | undefined;
+}
+
+const MAX_READ = 512;
+
+function greeting(): Uint8Array {
+  const bytes = new Uint8Array(64);
+  bytes[0] = 0xff;
+  bytes[9] = 0x7f;
+  bytes[10] = 3; // version 3.0
+  bytes[11] = 0;
+  bytes.set(new TextEncoder().encode("NULL"), 12);
+  return bytes;
+}
+
+function socketTo(address: string): Socket | undefined {
+  if (address.startsWith("ipc://")) {
+    const path = address.slice(6);
+    return connect(path.startsWith("@") ? `\0${path.slice(1)}` : path);
+  }
+  const match = /^tcp:\/\/(.+):(\d+)$/.exec(address);
+  if (!match) return undefined;
+  const host = match[1]!.replace(/^\[(.*)\]$/, "$1");
+  return connect({ host: host === "*" ? "127.0.0.1" : host, port: Number(match[2]) });
+}
+
+/** Parse a greeting and, if present, a READY command; undefined fields for what is missing. */
+export function describeGreeting(data: Uint8Array): PeerDescription {
+  const answered = data.length > 0;
+  if (data.length < 64 || data[0] !== 0xff || data[9] !== 0x7f) return { answered, mechanism: undefined, socketType: undefined };
+  const mechanism = new TextDecoder().decode(data.subarray(12, 32)).replace(/\0+$/, "");
+  let socketType: string | undefined;
+  let at = 64;
+  if (data.length >= at + 2 && (data[at]! & 0x04) !== 0) {
+    const long = (data[at]! & 0x02) !== 0;
+    const size = long ? Number(new DataView(data.buffer, data.byteOffset + at + 1, 8).getBigUint64(0)) : data[at + 1]!;
+    at += long ? 9 : 2;
+    const end = Math.min(data.length, at + size);
+    const nameLength = data[at] ?? 0;
+    const name = new TextDecoder().decode(data.subarray(at + 1, at + 1 + nameLength));
+    at += 1 + nameLength;
+    if (name === "READY") {
+      while (at < end) {
+        const keyLength = data[at]!;
+        const key = new TextDecoder().decode(data.subarray(at + 1, at + 1 + keyLength));
+        at += 1 + keyLength;
+        if (at + 4 > end) break;
+        const valueLength = new DataView(data.buffer, data.byteOffset + at, 4).getUint32(0);
+        at += 4;
+        const value = new TextDecoder().decode(data.subarray(at, Math.min(end, at + valueLength)));
+        at += valueLength;
+        if (key.toLowerCase() === "socket-type") socketType = value;
+      }
+    }
+  }
+  return { answered, mechanism, socketType };
+}
+
+function concat(chunks: Uint8Array[], length: number): Uint8Array {
+  const data = new Uint8Array(length);
+  let offset = 0;
+  for (const chunk of chunks) {
+    data.set(chunk, offset);
+    offset += chunk.length;
+  }
+  return data;
+}
+
+/** Read what the peer at `address` says about itself, within `timeoutMs`. */
+export function probePeer(address: string, timeoutMs = 1_000): Promise<PeerDescription> {
+  return new Promise((resolve) => {
+    const socket = socketTo(address);
+    if (socket === undefined) return resolve({ answered: false, mechanism: undefined, socketType: undefined });
+    const chunks: Uint8Array[] = [];
+    let length = 0;
+    let settled = false;
+    const finish = () => {
+      if (settled) return;
+      settled = true;
+      clearTimeout(timer);
+      socket.destroy();
+      resolve(describeGreeting(concat(chunks, length)));
+    };
+    const timer = setTimeout(finish, timeoutMs);
+    socket.setNoDelay(true);
+    // Like libzmq: signature and major version first, the rest once the peer's greeting is in.
+    // (Sent whole at once, a mechanism mismatch makes libzmq close before its greeting is out.)
+    const ours = greeting();
+    let sentRest = false;
+    socket.on("connect", () => socket.write(ours.subarray(0, 11)));
+    socket.on("data", (chunk: Uint8Array) => {
+      if (!sentRest && length + chunk.length >= 64) {
+        sentRest = true;
+        socket.write(ours.subarray(11));
+      }
+      chunks.push(chunk.subarray(0, Math.max(0, MAX_READ - length)));
+      length = Math.min(MAX_READ, length + chunk.length);
+      const partial = describeGreeting(concat(chunks, length));
+      if (length >= MAX_READ || partial.socketType !== undefined || (partial.mechanism !== undefined && partial.mechanism !== "NULL")) finish();
+    });
+    socket.on("error", finish);
+    socket.on("close", finish);
+  });
+}
