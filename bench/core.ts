@@ -9,7 +9,7 @@ import nodeEndpoint from "comlink/dist/esm/node-adapter.mjs";
 import { RpcClient, RpcServer } from "../lib/index.ts";
 import { memoryHub } from "../transports/memory.ts";
 import { messagePortClient } from "../transports/message-port.ts";
-import { roundTrips, row, throughput, percentile, type BenchRow } from "./stats.ts";
+import { median, percentile, roundTrips, row, throughput, type BenchRow } from "./stats.ts";
 
 export async function benchCore({ quick = false } = {}): Promise<BenchRow[]> {
   const sequential = quick ? 3_000 : 20_000;
@@ -87,21 +87,31 @@ async function benchWorker(sequential: number, pipelined: number): Promise<Bench
   const remote = Comlink.wrap<{ echo(x: unknown): unknown }>(nodeEndpoint(com.port1 as never));
   const comlinkOnce = () => remote.echo(payload);
 
-  const bareSeq = await roundTrips(bareOnce, sequential);
-  const rpcSeq = await roundTrips(rpcOnce, sequential);
-  const comSeq = await roundTrips(comlinkOnce, sequential);
-  const bareRate = await throughput(bareOnce, pipelined, 128);
-  const rpcRate = await throughput(rpcOnce, pipelined, 128);
-  const comRate = await throughput(comlinkOnce, pipelined, 128);
+  // Rounds alternate the contenders, so warm-up and background load fall on all of them alike;
+  // each figure is the median of its rounds.
+  const rounds = 5;
+  const lat = { bare: [] as number[][], rpc: [] as number[][], com: [] as number[][] };
+  const rate = { bare: [] as number[], rpc: [] as number[], com: [] as number[] };
+  for (let round = 0; round < rounds; round++) {
+    lat.bare.push(await roundTrips(bareOnce, sequential / rounds));
+    lat.rpc.push(await roundTrips(rpcOnce, sequential / rounds));
+    lat.com.push(await roundTrips(comlinkOnce, sequential / rounds));
+    rate.bare.push(await throughput(bareOnce, pipelined / rounds, 128));
+    rate.rpc.push(await throughput(rpcOnce, pipelined / rounds, 128));
+    rate.com.push(await throughput(comlinkOnce, pipelined / rounds, 128));
+  }
+  const p = (runs: number[][], q: number) => median(runs.map((samples) => percentile(samples, q)));
+  const bareSeq50 = p(lat.bare, 50), rpcSeq50 = p(lat.rpc, 50), comSeq50 = p(lat.com, 50);
+  const bareRate = median(rate.bare), rpcRate = median(rate.rpc), comRate = median(rate.com);
 
   await client.stop();
   remote[Comlink.releaseProxy]();
   for (const c of [bare, rpc, com]) c.port1.close();
   await worker.terminate();
   return [
-    row("message-port call p50", "µs", percentile(rpcSeq, 50), percentile(bareSeq, 50), "bare postMessage ping-pong"),
-    row("message-port call p99", "µs", percentile(rpcSeq, 99), percentile(bareSeq, 99), "bare postMessage ping-pong"),
-    row("message-port call p50 vs comlink", "µs", percentile(rpcSeq, 50), percentile(comSeq, 50), "comlink over the same kind of port"),
+    row("message-port call p50", "µs", rpcSeq50, bareSeq50, "bare postMessage ping-pong"),
+    row("message-port call p99", "µs", p(lat.rpc, 99), p(lat.bare, 99), "bare postMessage ping-pong"),
+    row("message-port call p50 vs comlink", "µs", rpcSeq50, comSeq50, "comlink over the same kind of port"),
     row("message-port calls/s 128 in flight", "calls/s", rpcRate, bareRate, "bare postMessage, 128 in flight"),
     row("message-port calls/s 128 in flight vs comlink", "calls/s", rpcRate, comRate, "comlink, 128 in flight"),
   ];

@@ -21,6 +21,10 @@ export function percentile(sortedSamples: number[], p: number): number {
   return sortedSamples[index]!;
 }
 
+export function median(values: number[]): number {
+  return percentile([...values].sort((a, b) => a - b), 50);
+}
+
 /** Time `iterations` sequential round trips after a warm-up; returns sorted samples in µs. */
 export async function roundTrips(once: () => Promise<unknown>, iterations: number, warmup = Math.min(200, iterations)): Promise<number[]> {
   for (let i = 0; i < warmup; i++) await once();

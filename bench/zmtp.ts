@@ -16,15 +16,9 @@ import { join } from "node:path";
 import { createInterface } from "node:readline";
 import { fileURLToPath } from "node:url";
 import { Dealer, Publisher, Subscriber } from "../transports/zmtp/index.ts";
+import { median, row, type BenchRow } from "./stats.ts";
 
-export interface BenchRow {
-  name: string;
-  unit: string;
-  value: number;
-  baseline: number;
-  /** tradewire / baseline, oriented so that > 1 means better for throughput and worse for latency. */
-  ratio: number;
-}
+export type { BenchRow };
 
 const root = fileURLToPath(new URL("../", import.meta.url));
 const body = new Uint8Array(64);
@@ -151,23 +145,10 @@ async function ourPubSub(address: string, n: number): Promise<{ msgsPerSec: numb
   return { msgsPerSec: received / ((last - start) / 1000), delivered: received / n };
 }
 
-const latencyRow = (name: string, value: number, baseline: number): BenchRow => ({
-  name,
-  unit: "µs",
-  value: round(value),
-  baseline: round(baseline),
-  ratio: round(value / baseline, 3),
-});
-const throughputRow = (name: string, unit: string, value: number, baseline: number): BenchRow => ({
-  name,
-  unit,
-  value: round(value),
-  baseline: round(baseline),
-  ratio: round(value / baseline, 3),
-});
-const round = (value: number, digits = 1): number => Math.round(value * 10 ** digits) / 10 ** digits;
+const NATIVE = "zeromq.js (libzmq) in the same roles, same run";
+const latencyRow = (name: string, value: number, baseline: number): BenchRow => row(name, "µs", value, baseline, NATIVE);
+const throughputRow = (name: string, unit: string, value: number, baseline: number): BenchRow => row(name, unit, value, baseline, NATIVE);
 
-const median = (values: number[]): number => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)]!;
 
 /** Collects samples per metric over several rounds; each row reports the median round. */
 class Samples {
