@@ -6,6 +6,7 @@
  * failure; reads at most a few hundred bytes and never acts on them beyond this description.
  */
 import { connect, type Socket } from "node:net";
+import { decodeProperties, encodeGreeting } from "../zmtp/greeting.ts";
 
 export interface PeerDescription {
   /** Whether the peer sent anything at all (false: refused, silent, or gone). */
@@ -17,16 +18,6 @@ export interface PeerDescription {
 }
 
 const MAX_READ = 512;
-
-function greeting(): Uint8Array {
-  const bytes = new Uint8Array(64);
-  bytes[0] = 0xff;
-  bytes[9] = 0x7f;
-  bytes[10] = 3; // version 3.0
-  bytes[11] = 0;
-  bytes.set(new TextEncoder().encode("NULL"), 12);
-  return bytes;
-}
 
 function socketTo(address: string): Socket | undefined {
   if (address.startsWith("ipc://")) {
@@ -55,16 +46,11 @@ export function describeGreeting(data: Uint8Array): PeerDescription {
     const name = new TextDecoder().decode(data.subarray(at + 1, at + 1 + nameLength));
     at += 1 + nameLength;
     if (name === "READY") {
-      while (at < end) {
-        const keyLength = data[at]!;
-        const key = new TextDecoder().decode(data.subarray(at + 1, at + 1 + keyLength));
-        at += 1 + keyLength;
-        if (at + 4 > end) break;
-        const valueLength = new DataView(data.buffer, data.byteOffset + at, 4).getUint32(0);
-        at += 4;
-        const value = new TextDecoder().decode(data.subarray(at, Math.min(end, at + valueLength)));
-        at += valueLength;
-        if (key.toLowerCase() === "socket-type") socketType = value;
+      try {
+        const value = decodeProperties(data.subarray(at, end)).get("socket-type");
+        if (value) socketType = new TextDecoder().decode(value);
+      } catch {
+        // cut short or malformed: the socket type stays unknown
       }
     }
   }
@@ -100,7 +86,7 @@ export function probePeer(address: string, timeoutMs = 1_000): Promise<PeerDescr
     socket.setNoDelay(true);
     // Like libzmq: signature and major version first, the rest once the peer's greeting is in.
     // (Sent whole at once, a mechanism mismatch makes libzmq close before its greeting is out.)
-    const ours = greeting();
+    const ours = encodeGreeting();
     let sentRest = false;
     socket.on("connect", () => socket.write(ours.subarray(0, 11)));
     socket.on("data", (chunk: Uint8Array) => {
