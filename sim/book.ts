@@ -172,11 +172,15 @@ export class OrderBook<T> {
    * entry's own price, never beyond `limit` (ticks; ±Infinity for no limit). Stops before an entry
    * of the same `owner` (self-trade prevention: the taker's remainder is the caller's to cancel).
    * `cap(price, lots)`, when given, says how many of `lots` the taker may take at `price`; fewer
-   * stops the matching there.
+   * stops the matching there. `makerCap(maker, lots)` says how many of `lots` a resting entry may
+   * give at its price; fewer fills that many, then removes the entry and hands it to `onEvict`
+   * (its owner cannot pay for more), and the taker goes on to the next one.
    */
   take(
     side: Side, limit: number, lots: number, owner: number, onFill: FillHandler<T>,
     cap?: (price: number, lots: number) => number,
+    makerCap?: (maker: BookEntry<T>, lots: number) => number,
+    onEvict?: (maker: BookEntry<T>) => void,
   ): TakeResult {
     const book = side === 1 ? this.asks : this.bids;
     let left = lots;
@@ -188,20 +192,31 @@ export class OrderBook<T> {
       if (maker.owner === owner) return { filled: lots - left, selfTrade: true, capped: false };
       let q = maker.remaining < left ? maker.remaining : left;
       let capped = false;
+      let evict = false;
       if (cap) {
         const can = Math.min(q, Math.max(0, Math.floor(cap(level.price, q))));
         capped = can < q;
         q = can;
         if (q === 0) return { filled: lots - left, selfTrade: false, capped: true };
       }
+      if (makerCap) {
+        const gives = Math.min(q, Math.max(0, Math.floor(makerCap(maker, q))));
+        if (gives < q) {
+          // The maker runs out first: the taker is not capped by it.
+          evict = true;
+          capped = false;
+          q = gives;
+        }
+      }
       maker.remaining -= q;
       level.volume -= q;
       left -= q;
-      if (maker.remaining === 0) {
+      if (maker.remaining === 0 || evict) {
         this.#entries.delete(maker.id);
         book.unlink(maker);
       }
-      onFill(maker, q, level.price);
+      if (q > 0) onFill(maker, q, level.price);
+      if (evict) onEvict?.(maker);
       if (capped) return { filled: lots - left, selfTrade: false, capped: true };
     }
     return { filled: lots - left, selfTrade: false, capped: false };

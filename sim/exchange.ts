@@ -545,12 +545,13 @@ export class SimExchange {
   }
 
   /**
-   * Lots of a taker fill the account can pay for. A lot that opens costs its margin at `price`
-   * plus its fee, one that closes its fee. A market order holds money at the best price and a
-   * stop at its stop price, so a walk or a gap can cost more: everything the order still holds
-   * and the account's free money pay, and what is left unpaid is cancelled. A limit order's
+   * Lots of a fill (taker or maker) the account can pay for. A lot that opens costs its margin at
+   * `price` plus its fee, one that closes its fee. A market order holds money at the best price
+   * and a stop at its stop price, so a walk or a gap can cost more: everything the order still
+   * holds and the account's free money pay, and what is left unpaid is cancelled. A limit order's
    * remainder may rest, so it keeps its own hold: only free money pays what a lot costs beyond
-   * what it held (a short filled above its limit needs more margin).
+   * what it held (a short filled above its limit needs more margin; a resting lot whose closing
+   * reservation another order used up now opens, and its hold may have been cut to what was free).
    */
   #afford(inst: Instrument, o: SimOrder, lots: number, price: number): number {
     const rec = this.#orders.get(o.seq);
@@ -580,6 +581,37 @@ export class SimExchange {
       done = end;
     }
     return lots;
+  }
+
+  /**
+   * After a fill on a NET position, orders may not still hold back more lots for closing than the
+   * position has: an order that fills first closes lots whatever another order reserved. The
+   * newest reservations give way; those lots will open, so their order now holds their margin
+   * (at its price) instead of a fee, as far as free money goes (its fills are checked again).
+   */
+  #reconcileNet(acc: AccountState, inst: Instrument, position: PositionState): void {
+    for (const side of [1, -1] as const) {
+      let excess = (side === 1 ? position.netCloseByBuys : position.netCloseBySells) - Math.max(0, -side * position.lots);
+      const orders = this.#ordersByAccount.get(acc) ?? [];
+      for (let i = orders.length - 1; i >= 0 && excess > 0; i--) {
+        const y = orders[i]!;
+        if (y.side !== side || y.closeTd <= 0 || !isActive(y) || this.#orders.get(y.seq)?.inst !== inst) continue;
+        const k = Math.min(excess, y.closeTd);
+        excess -= k;
+        const left = y.lots - y.traded;
+        const before = this.#heldFor(y, left);
+        y.closeTd -= k;
+        position.reserveClose(side, -k);
+        if (y.frozenPerLot === 0) {
+          const estimate = y.type === "MARKET" ? inst.engine.bestOpposite(y.side) || inst.engine.lastPrice : y.price;
+          y.frozenPerLot = estimate * inst.lotValue * inst.marginRate + this.#feePerLot(inst, estimate);
+        }
+        const added = this.#heldFor(y, left) - before;
+        acc.orderFrozen += added;
+        const short = Math.min(added, -acc.free());
+        if (short > 0) this.#shrinkHold(acc, y, short);
+      }
+    }
   }
 
   #feePerLot(inst: Instrument, priceTicks: number): number {
@@ -614,6 +646,7 @@ export class SimExchange {
       o.closeTd -= reserved;
       position.reserveClose(o.side, -reserved);
       acc.closeProfit += position.trade(o.side * lots, price);
+      this.#reconcileNet(acc, inst, position);
     } else if (o.offset === "OPEN") {
       position = acc.position(inst, o.side === 1 ? "LONG" : "SHORT");
       position.open(lots, price);
@@ -833,6 +866,10 @@ export class SimExchange {
     const contract = { ...contractOf(spec), vtSymbol: `${String(req.symbol)}.${String(req.exchange)}` };
     return new Instrument(contract, spec, { next: () => undefined }, () => new MatchingEngine({ fill() {}, update() {} }), 0);
   }
+}
+
+function isActive(o: SimOrder): boolean {
+  return o.status === "SUBMITTING" || o.status === "NOTTRADED" || o.status === "PARTTRADED";
 }
 
 function padTo5(a: number[]): number[] {

@@ -53,8 +53,8 @@ export interface MatchHooks {
   /** `order` changed state without trading (accepted, cancelled). */
   update(order: SimOrder): void;
   /**
-   * Lots of `lots` that a taker `order` can pay for at `price` (ticks), checked before each of
-   * its fills; fewer than `lots` cancels the rest. Default: all.
+   * Lots of `lots` that `order` can pay for at `price` (ticks), checked before each of its fills,
+   * as taker and as maker alike; fewer than `lots` fills that many and cancels the rest. Default: all.
    */
   afford?(order: SimOrder, lots: number, price: number): number;
 }
@@ -173,11 +173,15 @@ export class MatchingEngine {
         const synth = prices[k]!;
         if (side === 1 ? synth > level.price : synth < level.price) break;
         const maker = level.head!;
-        const q = Math.min(maker.remaining, vols[k]!);
-        vols[k]! -= q;
-        this.book.reduce(maker.id, q);
-        this.#trade(level.price, q);
-        this.#fill(maker.data, q, level.price);
+        const want = Math.min(maker.remaining, vols[k]!);
+        const q = this.#makerCan(maker, want);
+        if (q > 0) {
+          vols[k]! -= q;
+          this.book.reduce(maker.id, q);
+          this.#trade(level.price, q);
+          this.#fill(maker.data, q, level.price);
+        }
+        if (q < want) this.#evict(maker);
       }
     }
   }
@@ -233,13 +237,15 @@ export class MatchingEngine {
     // Holds are estimates (best price, stop price): each fill is paid for before it happens.
     const afford = this.hooks.afford;
     const cap = afford ? (price: number, q: number): number => afford.call(this.hooks, order, q, price) : undefined;
+    const makerCap = afford ? (maker: BookEntry<SimOrder>, q: number): number => this.#makerCan(maker, q) : undefined;
+    const evict = (maker: BookEntry<SimOrder>): void => this.#finish(maker.data, REASON.funds);
     let selfTrade = false;
     let broke = false;
     while (order.traded < order.lots) {
       const k = firstAvailableIndex(vols);
       const synth = k >= 0 && (side === 1 ? prices[k]! <= limit : prices[k]! >= limit) ? prices[k]! : undefined;
       // Accounts' orders at the synthetic price or better go first.
-      const r = this.book.take(side, synth ?? limit, order.lots - order.traded, order.owner, onFill, cap);
+      const r = this.book.take(side, synth ?? limit, order.lots - order.traded, order.owner, onFill, cap, makerCap, evict);
       if (r.selfTrade) {
         selfTrade = true;
         break;
@@ -270,6 +276,18 @@ export class MatchingEngine {
         this.hooks.update(order);
       }
     } else this.#finish(order, REASON.noLiquidity);
+  }
+
+  /** Lots of `lots` a resting order can pay for at its own price (its hold may fall short of its cost). */
+  #makerCan(maker: BookEntry<SimOrder>, lots: number): number {
+    const afford = this.hooks.afford;
+    return afford ? Math.min(lots, Math.max(0, Math.floor(afford.call(this.hooks, maker.data, lots, maker.price)))) : lots;
+  }
+
+  /** Take a resting order its owner cannot pay for out of the book and cancel it. */
+  #evict(maker: BookEntry<SimOrder>): void {
+    this.book.remove(maker.id);
+    this.#finish(maker.data, REASON.funds);
   }
 
   #finish(order: SimOrder, reason: string): void {

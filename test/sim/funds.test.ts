@@ -126,3 +126,76 @@ describe("fill-time money checks", () => {
     expect(s.order(close).status).toBe("ALLTRADED");
   });
 });
+
+describe("closing reservations on a NET position", () => {
+  const NET = { netPosition: true, marginRate: 1 } as const;
+
+  /** Money before marking to market never goes below what is frozen, at any account event. */
+  function neverOverdrawn(s: Setup, name: string): void {
+    for (const e of s.events) {
+      if (e.type !== `eAccount.${name}.${name}`) continue;
+      const acc = e.data as AccountData;
+      expect(acc.balance - acc.holdingProfit - acc.frozen, JSON.stringify(acc)).toBeGreaterThanOrEqual(-0.01);
+    }
+  }
+
+  /**
+   * Long 1 at 100; Y (sell at `above`) reserves that lot for closing and holds nothing; X (sell at
+   * 99) holds an opening lot's margin, then fills first and closes the lot Y had reserved.
+   */
+  async function stolenReservation(balance: number, above: number) {
+    const s = await setup({ spec: NET, balance });
+    const A = s.gateways.A!;
+    s.market(BOOK);
+    s.send(A, { offset: "NONE", price: 100, volume: 1 });
+    s.market(BOOK);
+    const y = s.send(A, { offset: "NONE", direction: "SHORT", price: above, volume: 1 });
+    const x = s.send(A, { offset: "NONE", direction: "SHORT", price: 99, volume: 1 });
+    expect(account(s, "A").frozen).toBe(1000 + 990);
+    s.market(BOOK);
+    expect(s.order(x).status).toBe("ALLTRADED");
+    expect(s.order(y).status).toBe("NOTTRADED");
+    expect(position(s, "A", "NET")).toMatchObject({ volume: 0, frozen: 0 });
+    return { s, A, y };
+  }
+
+  it("holds margin for a resting order once another order closed the lots it had reserved", async () => {
+    const { s, A, y } = await stolenReservation(2000, 105);
+    // Y now opens a short: its margin at 105 is held, so only 1990 − 1050 is free for another short.
+    expect(account(s, "A")).toMatchObject({ balance: 1990, margin: 0, frozen: 1050, available: 940 });
+    const z = s.send(A, { offset: "NONE", direction: "SHORT", price: 99, volume: 1 });
+    expect(s.order(z)).toMatchObject({ status: "REJECTED" });
+    expect(s.order(z).statusMsg).toMatch(/Insufficient funds/);
+    s.market({ bids: [[105, 50]], asks: [[106, 50]] });
+    expect(s.order(y).status).toBe("ALLTRADED");
+    expect(position(s, "A", "NET").volume).toBe(-1);
+    expect(account(s, "A")).toMatchObject({ margin: 1050, frozen: 1050 });
+    neverOverdrawn(s, "A");
+  });
+
+  it("cancels a resting order that the market fills but whose opening lots the account cannot pay for", async () => {
+    const { s, y } = await stolenReservation(1990, 200);
+    // Y's lot now opens at 200 (margin 2000) and only 1980 is left: none of it may fill.
+    expect(account(s, "A").available).toBeGreaterThanOrEqual(0);
+    s.market({ bids: [[200, 50]], asks: [[201, 50]] });
+    expect(s.order(y)).toMatchObject({ status: "CANCELLED", traded: 0, statusMsg: "Insufficient funds: the remainder was cancelled" });
+    expect(position(s, "A", "NET").volume).toBe(0);
+    expect(account(s, "A")).toMatchObject({ balance: 1980, frozen: 0, available: 1980 });
+    neverOverdrawn(s, "A");
+  });
+
+  it("cancels a resting order that another account's order hits but whose lots the account cannot pay for", async () => {
+    // Y's lot opens at 199 (margin 1990) and 1980 is left; B can just pay for a lot at 199.
+    const { s, y } = await stolenReservation(1990, 199);
+    const B = s.gateways.B!;
+    const buy = s.send(B, { offset: "NONE", price: 199, volume: 1 });
+    s.market({ bids: [], asks: [[199, 50]] });
+    // A's order is first at 199; it is cancelled, and B takes the synthetic ask behind it.
+    expect(s.order(y)).toMatchObject({ status: "CANCELLED", traded: 0, statusMsg: "Insufficient funds: the remainder was cancelled" });
+    expect(s.order(buy).status).toBe("ALLTRADED");
+    expect(s.trades(buy)).toEqual([expect.objectContaining({ price: 199, volume: 1 })]);
+    expect(s.trades(y)).toEqual([]);
+    expect(account(s, "A")).toMatchObject({ balance: 1980, frozen: 0 });
+    neverOverdrawn(s, "A");
+  });
+});

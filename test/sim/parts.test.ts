@@ -189,6 +189,21 @@ describe("order book", () => {
     expect(prices).toEqual([101, 100]);
     expect(book.bids.depth(5)).toEqual([[99, 1]]);
   });
+
+  it("fills what a maker can pay for, evicts it, and goes on to the next one", () => {
+    const book = new OrderBook<string>();
+    book.add(1, 1, -1, 100, 5, "poor");
+    book.add(2, 2, -1, 100, 5, "rich");
+    const fills: Array<[string, number]> = [];
+    const evicted: string[] = [];
+    const r = book.take(1, 100, 6, 9, (m, q) => fills.push([m.data, q]), undefined,
+      (m, q) => (m.data === "poor" ? Math.min(q, 2) : q), (m) => evicted.push(m.data));
+    expect(fills).toEqual([["poor", 2], ["rich", 4]]);
+    expect(evicted).toEqual(["poor"]);
+    expect(r).toEqual({ filled: 6, selfTrade: false, capped: false });
+    expect(book.get(1)).toBeUndefined();
+    expect(book.asks.depth(5)).toEqual([[100, 1]]);
+  });
 });
 
 describe("bars", () => {
