@@ -11,7 +11,7 @@
  */
 import { RpcClient, tap, withFaults, type FaultControls, type TapFrame } from "../../lib/index.ts";
 import { workerClient } from "../../transports/worker.ts";
-import { EVENT_ORDER, EVENT_TRADE, EventEngine, RpcGateway, withGatewayName, type ContractData, type OrderData, type TradeData } from "../../sim/index.ts";
+import { EventEngine, RpcGateway, type ContractData } from "../../sim/index.ts";
 import type { WorkerReady, WorkerRequest, WorkerResponse } from "./worker-protocol.ts";
 
 /** The page's gateway name: order ids it hands out read "RPC.7". */
@@ -83,40 +83,12 @@ export class Session {
     }
   }
 
-  /** Report worker crashes, and resynchronise after an outage. */
+  /** Report worker crashes. (After an outage RpcGateway reloads the state by itself.) */
   #watch(): void {
     // An exception inside the worker would otherwise only show as a silent server.
     const onWorkerError = (event: ErrorEvent) => console.error(`The exchange worker threw: ${event.message}`);
     this.#worker.addEventListener("error", onWorkerError);
-    // After an outage the client resubscribes by itself, but what was broadcast meanwhile is
-    // gone: reload the state (VeighNa's RpcGateway reloads only on connect).
-    let wasDown = false;
-    this.#off.push(
-      () => this.#worker.removeEventListener("error", onWorkerError),
-      this.client.on("disconnected", () => (wasDown = true)),
-      this.client.on("connected", () => {
-        if (!wasDown) return;
-        wasDown = false;
-        this.resync().catch(() => {}); // a call lost to injected faults: the next outage retries
-      }),
-    );
-  }
-
-  /** Reload account, positions, orders and trades through the gateway's event engine. */
-  async resync(): Promise<void> {
-    await this.gateway.queryAccount();
-    await this.gateway.queryPosition();
-    const engine = this.gateway.eventEngine;
-    for (const order of await this.client.call<OrderData[]>("getAllOrders")) {
-      if (order.gatewayName !== this.info.gatewayName) continue;
-      const mine = withGatewayName(order, PAGE_GATEWAY);
-      engine.put(EVENT_ORDER + mine.vtOrderId, mine);
-    }
-    for (const trade of await this.client.call<TradeData[]>("getAllTrades")) {
-      if (trade.gatewayName !== this.info.gatewayName) continue;
-      const mine = withGatewayName(trade, PAGE_GATEWAY);
-      engine.put(EVENT_TRADE + mine.vtSymbol, mine);
-    }
+    this.#off.push(() => this.#worker.removeEventListener("error", onWorkerError));
   }
 
   async close(): Promise<void> {
