@@ -6,7 +6,7 @@ import { writeFileSync } from "node:fs";
 import { benchCore } from "./core.ts";
 import { benchSim } from "./sim.ts";
 import { benchZeromq } from "./zeromq.ts";
-import { runZmtpBench } from "./zmtp.ts";
+import { runZmtpBench, runZmtpBenchDeno } from "./zmtp.ts";
 import type { BenchRow } from "./stats.ts";
 
 const quick = process.argv.includes("--quick");
@@ -17,14 +17,23 @@ const suites: Suite[] = [
   { name: "core", run: benchCore },
   { name: "zeromq", run: benchZeromq },
   { name: "zmtp", run: runZmtpBench },
+  { name: "zmtp deno", run: runZmtpBenchDeno },
   { name: "sim", run: benchSim },
 ];
 
 const rows: BenchRow[] = [];
+const began = performance.now();
 for (const suite of suites) {
   const started = performance.now();
   try {
     const got = await suite.run({ quick });
+    for (const r of got) {
+      // DESIGN.md: every figure stands beside a named baseline from the same run.
+      if (!r.baselineName || !Number.isFinite(r.value) || !Number.isFinite(r.baseline)) {
+        console.error(`${suite.name}: row "${r.name}" lacks a baseline name or a finite value`);
+        process.exitCode = 1;
+      }
+    }
     rows.push(...got);
     for (const r of got) printRow(r);
   } catch (error) {
@@ -35,7 +44,7 @@ for (const suite of suites) {
 }
 
 writeFileSync(new URL("./results.json", import.meta.url), JSON.stringify(rows, null, 2) + "\n");
-console.log(`\n${rows.length} rows written to bench/results.json`);
+console.log(`\n${rows.length} rows written to bench/results.json in ${((performance.now() - began) / 1000).toFixed(1)} s`);
 
 function printRow(r: BenchRow): void {
   const better = r.unit === "µs" ? "lower is better" : "higher is better";

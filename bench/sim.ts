@@ -5,18 +5,27 @@
  *   of popular JavaScript books: shift/splice reindex a level) fed the identical stream;
  * - `sim strategy ticks/s`: ticks through exchange → SimGateway → event engine → a trivial
  *   strategy on the virtual clock, against the bare seeded generator making the same ticks;
- * - `sim rpc order round trip p50`: sendOrder → fill seen by the strategy through RpcGateway
- *   over the memory transport, against the same through SimGateway in process.
+ * - `sim rpc order round trip p50[ message-port| zeromq tcp]`: sendOrder → trade at the client
+ *   through RpcGateway, with the RpcService over the memory transport in this thread, in a worker
+ *   over MessagePort, and in a child process over ZeroMQ tcp; against the same orders through the
+ *   SimGateway in process, on the same venue (bench/fixtures/sim-order-venue.ts).
  *
  * `npx tsx bench/sim.ts [--quick]` runs it alone.
  */
-import { pathToFileURL } from "node:url";
-import { RpcClient, RpcServer } from "../lib/index.ts";
+import { spawn } from "node:child_process";
+import { createServer, type AddressInfo } from "node:net";
+import { createInterface } from "node:readline";
+import { fileURLToPath, pathToFileURL } from "node:url";
+import { MessageChannel, Worker } from "node:worker_threads";
+import { RpcClient } from "../lib/index.ts";
+import type { ClientTransport } from "../lib/transport.ts";
 import { memoryHub } from "../transports/memory.ts";
+import { messagePortClient } from "../transports/message-port.ts";
+import { zmqClient } from "../transports/zeromq/index.ts";
 import {
-  Backtest, EventEngine, OrderBook, Random, RpcGateway, RpcService, SimExchange, SimGateway, VirtualClock,
-  randomWalkFeed, type Gateway, type InstrumentSpec, type Side, type Strategy,
+  Backtest, EventEngine, OrderBook, Random, RpcGateway, randomWalkFeed, type Gateway, type InstrumentSpec, type Side, type Strategy,
 } from "../sim/index.ts";
+import { benchOrder, localVenue, serveVenue } from "./fixtures/sim-order-venue.ts";
 import { percentile, row, type BenchRow } from "./stats.ts";
 
 export async function benchSim({ quick = false } = {}): Promise<BenchRow[]> {
@@ -24,7 +33,7 @@ export async function benchSim({ quick = false } = {}): Promise<BenchRow[]> {
     matchingMixed(quick ? 300_000 : 2_000_000),
     matchingDeep(quick ? 100_000 : 400_000),
     await strategyTicks(quick ? 200_000 : 1_000_000),
-    ...(await rpcRoundTrip(quick ? 2_000 : 10_000)),
+    ...(await rpcRoundTrips(quick ? 2_000 : 10_000)),
   ];
 }
 
@@ -218,52 +227,143 @@ async function strategyTicks(n: number): Promise<BenchRow> {
 
 // ---- RPC round trip ----
 
-const T1: InstrumentSpec = { symbol: "T1", exchange: "LOCAL", size: 10, pricetick: 1, feed: { next: () => undefined } };
+const RPC_BASELINE = "SimGateway in process, same venue and orders";
 
-async function rpcRoundTrip(iterations: number): Promise<BenchRow[]> {
-  const direct = await roundTripThrough(iterations, false);
-  const rpc = await roundTripThrough(iterations, true);
-  return [row("sim rpc order round trip p50", "µs", percentile(rpc, 50), percentile(direct, 50), "SimGateway in process, same orders")];
+/**
+ * sendOrder → trade at the client's event engine through RpcGateway, over memory (service in
+ * this thread), MessagePort (service in a worker) and ZeroMQ tcp (service in a child process),
+ * each beside the in-process SimGateway on the same filling venue.
+ */
+async function rpcRoundTrips(iterations: number): Promise<BenchRow[]> {
+  const direct = await localVenue();
+  const baseline = percentile(await orderRoundTrips(direct, iterations, iterations), 50);
+  await direct.close();
+  const rows: BenchRow[] = [];
+  const paths: Array<[string, () => Promise<RemoteVenue>]> = [
+    ["", memoryVenue],
+    [" message-port", workerVenue],
+    [" zeromq tcp", zeromqVenue],
+  ];
+  for (const [suffix, start] of paths) {
+    const venue = await start();
+    try {
+      const client = new RpcClient({ transport: venue.client, heartbeatToleranceMs: 0 });
+      const gateway = new RpcGateway({ client, eventEngine: new EventEngine() });
+      try {
+        await gateway.connect();
+        const samples = await orderRoundTrips(gateway, iterations, Math.max(200, iterations / 4));
+        rows.push(row(`sim rpc order round trip p50${suffix}`, "µs", percentile(samples, 50), baseline, RPC_BASELINE));
+      } finally {
+        await gateway.close();
+        await client.stop();
+      }
+    } finally {
+      await venue.stop();
+    }
+  }
+  return rows;
 }
 
-/** Per iteration: sendOrder (marketable), one market event, await the fill at the gateway's event engine. */
-async function roundTripThrough(iterations: number, overRpc: boolean): Promise<number[]> {
-  const clock = new VirtualClock();
-  const exchange = new SimExchange({ clock, instruments: [T1] });
-  const serverEvents = new EventEngine();
-  const sim = new SimGateway({ exchange, eventEngine: serverEvents, balance: 1e12 });
+interface RemoteVenue {
+  client: ClientTransport;
+  stop(): Promise<void>;
+}
+
+async function memoryVenue(): Promise<RemoteVenue> {
   const hub = memoryHub();
-  const server = new RpcServer({ transport: hub.server, heartbeatMs: 0 });
-  const service = new RpcService({ server, eventEngine: serverEvents, gateways: [sim] });
-  await service.start();
-  await sim.connect();
-  let gateway: Gateway = sim;
-  let client: RpcClient | undefined;
-  if (overRpc) {
-    client = new RpcClient({ transport: hub.client(), heartbeatToleranceMs: 0 });
-    gateway = new RpcGateway({ client, eventEngine: new EventEngine() });
-    await gateway.connect();
-  }
+  const served = await serveVenue(hub.server);
+  return { client: hub.client(), stop: () => served.stop() };
+}
+
+async function workerVenue(): Promise<RemoteVenue> {
+  const channel = new MessageChannel();
+  const worker = new Worker(new URL("./fixtures/node-ts-worker.mjs", import.meta.url), {
+    workerData: { entry: new URL("./fixtures/sim-rpc-peer.ts", import.meta.url).href, port: channel.port2 },
+    transferList: [channel.port2],
+  });
+  await new Promise<void>((resolve, reject) => {
+    worker.once("message", () => resolve());
+    worker.once("error", reject);
+    worker.once("exit", (code) => reject(new Error(`Sim worker exited with ${code} before it was ready`)));
+  });
+  return {
+    client: messagePortClient(channel.port1 as never),
+    async stop() {
+      channel.port1.close();
+      await worker.terminate();
+    },
+  };
+}
+
+async function zeromqVenue(): Promise<RemoteVenue> {
+  const rep = `tcp://127.0.0.1:${await freePort()}`;
+  const pub = `tcp://127.0.0.1:${await freePort()}`;
+  const peer = fileURLToPath(new URL("./fixtures/sim-rpc-peer.ts", import.meta.url));
+  const child = spawn(process.execPath, ["--import", "tsx", peer, JSON.stringify({ rep, pub })], { stdio: ["pipe", "pipe", "inherit"] });
+  const exited = new Promise<void>((resolve) => child.once("exit", () => resolve()));
+  await new Promise<void>((resolve, reject) => {
+    createInterface({ input: child.stdout! }).once("line", () => resolve());
+    child.once("exit", (code) => reject(new Error(`Sim ZeroMQ peer exited with ${code} before it was ready`)));
+  });
+  return {
+    client: zmqClient({ req: rep, sub: pub }),
+    async stop() {
+      child.stdin!.end();
+      child.kill("SIGTERM");
+      await exited;
+    },
+  };
+}
+
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once("error", reject);
+    server.listen(0, "127.0.0.1", () => {
+      const { port } = server.address() as AddressInfo;
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+/**
+ * Sequential sendOrder → trade round trips in µs, sorted. The warm-up waits for each trade with a
+ * time limit and goes on until trades arrive (a ZeroMQ subscription takes a moment to reach the
+ * publisher); a trade missing while measuring is an error, not a hang.
+ */
+async function orderRoundTrips(gateway: Gateway, iterations: number, warmup: number): Promise<number[]> {
   let onTrade: () => void = () => {};
-  gateway.eventEngine.register("eTrade.", () => onTrade());
-  const snap = (t: number) => ({ datetime: t, lastPrice: 100, lastVolume: 0, bids: [[99, 1e6]], asks: [[100, 1e6]] }) as never;
-  const samples: number[] = [];
-  const total = iterations + 200;
-  for (let i = 0; i < total; i++) {
-    const start = performance.now();
-    const filled = new Promise<void>((resolve) => (onTrade = resolve));
-    await gateway.sendOrder({ symbol: "T1", exchange: "LOCAL", direction: i % 2 ? "SHORT" : "LONG", type: "LIMIT", price: i % 2 ? 99 : 100, volume: 1, offset: "OPEN" });
-    clock.advance(1);
-    exchange.applyMarket("T1.LOCAL", snap(clock.now()));
-    await filled;
-    if (i >= 200) samples.push((performance.now() - start) * 1000);
+  const off = gateway.eventEngine.register("eTrade.", () => onTrade());
+  const once = async (i: number, limitMs: number): Promise<boolean> => {
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const filled = new Promise<boolean>((resolve) => {
+      onTrade = () => resolve(true);
+      timer = setTimeout(() => resolve(false), limitMs);
+    });
+    await gateway.sendOrder(benchOrder(i));
+    const ok = await filled;
+    clearTimeout(timer);
+    return ok;
+  };
+  try {
+    let i = 0;
+    for (let seen = 0; seen < warmup; i++) {
+      if (await once(i, 250)) seen++;
+      else if (i > warmup + 1000) throw new Error("No trade events arrive from the venue");
+    }
+    const samples = new Array<number>(iterations);
+    for (let k = 0; k < iterations; k++, i++) {
+      const start = performance.now();
+      if (!(await once(i, 5000))) throw new Error(`Trade ${k} did not arrive within 5 s`);
+      samples[k] = (performance.now() - start) * 1000;
+    }
+    return samples.sort((a, b) => a - b);
+  } finally {
+    off();
   }
-  await client?.stop();
-  await service.stop();
-  return samples.sort((a, b) => a - b);
 }
 
 if (import.meta.url === pathToFileURL(process.argv[1] ?? "").href) {
   const rows = await benchSim({ quick: process.argv.includes("--quick") });
-  for (const r of rows) console.log(`${r.name.padEnd(32)} ${r.value.toLocaleString("en-US").padStart(14)} ${r.unit.padEnd(9)} baseline ${r.baseline.toLocaleString("en-US").padStart(14)}  ratio ${r.ratio}  (${r.baselineName})`);
+  for (const r of rows) console.log(`${r.name.padEnd(44)} ${r.value.toLocaleString("en-US").padStart(14)} ${r.unit.padEnd(9)} baseline ${r.baseline.toLocaleString("en-US").padStart(14)}  ratio ${r.ratio}  (${r.baselineName})`);
 }

@@ -1,8 +1,12 @@
 /**
  * ZMTP engine benchmark: our TypeScript ZeroMQ against native libzmq (zeromq.js), same run.
  *
- *   npx tsx bench/zmtp.ts [--quick]          (Node)
- *   npx deno run -A bench/zmtp.ts [--quick]  (Deno)
+ *   npx tsx bench/zmtp.ts [--quick] [--json]          (Node)
+ *   npx deno run -A bench/zmtp.ts [--quick] [--json]  (Deno)
+ *
+ * `--json` prints the rows as one JSON array instead of a table. `npm run bench` runs the Node
+ * half in process and the Deno half through `runZmtpBenchDeno` (a Deno child with `--json`),
+ * whose rows are named `zmtp deno …`.
  *
  * The echo server is a native ROUTER in a child Node process for both sides, so only the
  * client differs: our Dealer in this process vs a zeromq.js Dealer in a child Node process
@@ -10,7 +14,7 @@
  * this process vs zeromq.js PUB → SUB in a child process.
  */
 import { spawn } from "node:child_process";
-import { mkdtempSync, rmSync } from "node:fs";
+import { existsSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { createInterface } from "node:readline";
@@ -165,15 +169,16 @@ class Samples {
 
 /**
  * Run every measurement. Ours and native alternate within each round and each row is the
- * median round, which keeps a busy machine's noise out of the ratios. `quick` stays under 20 s.
+ * median round, which keeps a busy machine's noise out of the ratios.
  */
 export async function runZmtpBench(options: { quick?: boolean } = {}): Promise<BenchRow[]> {
   const quick = options.quick ?? false;
+  // Quick runs twice (Node and Deno) inside `npm run bench -- --quick`'s 60 s: about 5 s each.
   const rounds = quick ? 3 : 5;
-  const roundTrips = quick ? 1000 : 5000;
-  const warmup = quick ? 200 : 500;
-  const total = quick ? 10_000 : 50_000;
-  const published = quick ? 20_000 : 100_000;
+  const roundTrips = quick ? 500 : 5000;
+  const warmup = quick ? 150 : 500;
+  const total = quick ? 5_000 : 50_000;
+  const published = quick ? 10_000 : 100_000;
   const dir = mkdtempSync(join(tmpdir(), "zmtp-bench-"));
   const samples = new Samples();
   const rows: BenchRow[] = [];
@@ -243,9 +248,39 @@ function printTable(rows: BenchRow[]): void {
   }
 }
 
+const DENO_BASELINE = "zeromq.js (libzmq) on Node in the same roles, same run";
+
+/**
+ * The same benchmark under Deno, as a child process printing JSON; rows renamed `zmtp deno …`.
+ * Resolves to no rows (after saying so) when Deno cannot be started; a Deno run that fails is an error.
+ */
+export async function runZmtpBenchDeno(options: { quick?: boolean } = {}): Promise<BenchRow[]> {
+  const local = join(root, "node_modules/.bin/deno");
+  const deno = process.env["DENO_BINARY"] ?? (existsSync(local) ? local : "deno");
+  const args = ["run", "-A", join(root, "bench/zmtp.ts"), "--json", ...(options.quick ? ["--quick"] : [])];
+  const child = spawn(deno, args, { cwd: root, stdio: ["ignore", "pipe", "inherit"] });
+  let stdout = "";
+  child.stdout!.setEncoding("utf8").on("data", (chunk: string) => (stdout += chunk));
+  // Never let a stuck child hang the whole run.
+  const limit = setTimeout(() => child.kill("SIGKILL"), options.quick ? 60_000 : 300_000);
+  const outcome = await new Promise<{ code: number | null; error?: Error }>((resolve) => {
+    child.once("error", (error) => resolve({ code: null, error }));
+    child.once("close", (code) => resolve({ code }));
+  }).finally(() => clearTimeout(limit));
+  if (outcome.error) {
+    console.error(`zmtp deno: skipped, Deno is not available (${deno}: ${outcome.error.message})`);
+    return [];
+  }
+  if (outcome.code !== 0) throw new Error(`Deno ZMTP benchmark exited with ${outcome.code}`);
+  const rows = JSON.parse(stdout.trim().split("\n").at(-1)!) as BenchRow[];
+  return rows.map((r) => ({ ...r, name: r.name.replace(/^zmtp /, "zmtp deno "), baselineName: DENO_BASELINE }));
+}
+
 const isMain =
   (import.meta as { main?: boolean }).main === true ||
   (process.argv[1] !== undefined && fileURLToPath(import.meta.url) === process.argv[1]);
 if (isMain) {
-  printTable(await runZmtpBench({ quick: process.argv.includes("--quick") }));
+  const rows = await runZmtpBench({ quick: process.argv.includes("--quick") });
+  if (process.argv.includes("--json")) console.log(JSON.stringify(rows));
+  else printTable(rows);
 }
