@@ -12,6 +12,10 @@
  * `… transport-only …` rows run the same through ZmqServerTransport/ZmqClientTransport without
  * the RPC core (no codec, no ids, no timers), to tell the transport's cost from the core's.
  *
+ * Fairness on a shared machine: every contender is warmed up first (WARMUP round trips: fewer
+ * left JIT compilation in the RPC side's p99), then contenders take turns in ROUNDS rounds whose
+ * order alternates; latencies pool the samples of all rounds, rates and broadcasts take medians.
+ *
  * Standalone: `npx tsx bench/zeromq.ts [--quick] [--engine native|zmtp]`.
  */
 import { spawn, type ChildProcess } from "node:child_process";
@@ -24,35 +28,38 @@ import { fileURLToPath } from "node:url";
 import * as zmq from "zeromq";
 import { RpcClient } from "../lib/index.ts";
 import { zmqClient, type EngineName } from "../transports/zeromq/index.ts";
-import { percentile, roundTrips, row, throughput, type BenchRow } from "./stats.ts";
+import { median, percentile, roundTrips, row, throughput, type BenchRow } from "./stats.ts";
 
 const PEER = fileURLToPath(new URL("./fixtures/zeromq-peer.ts", import.meta.url));
 const quiet = { warn: () => {}, error: () => {} };
-const WARMUP = 1_000;
+const WARMUP = 3_000;
+const QUICK_WARMUP = 1_000;
 const PAYLOAD = { symbol: "IF2512.CFFEX", lastPrice: 3999.2, volume: 1, bid: 3999, ask: 3999.4 };
 
 interface Options {
   quick?: boolean;
-  /** Engines of the tradewire side (server and client); the baseline is always native zeromq.js. Default: native, plus zmtp unless quick. */
+  /** Engines of the tradewire side (server and client); the baseline is always native zeromq.js. Default: both. */
   engines?: EngineName[];
 }
 
 export async function benchZeromq({ quick = false, engines }: Options = {}): Promise<BenchRow[]> {
   const rows: BenchRow[] = [];
-  for (const engine of engines ?? (quick ? ["native"] : ["native", "zmtp"])) rows.push(...(await benchEngine(quick, engine)));
+  // Quick mode gives the same rows as a full run, from fewer samples.
+  for (const engine of engines ?? ["native", "zmtp"]) rows.push(...(await benchEngine(quick, engine)));
   return rows;
 }
 
 async function benchEngine(quick: boolean, engine: EngineName): Promise<BenchRow[]> {
   const label = engine === "native" ? "zeromq" : `zeromq (${engine})`;
-  const sequential = quick ? 2_000 : 10_000;
-  const pipelined = quick ? 10_000 : 50_000;
-  const broadcast = quick ? 50_000 : 200_000;
+  const sequential = quick ? 1_000 : 10_000;
+  const pipelined = quick ? 4_000 : 50_000;
+  const broadcast = quick ? 20_000 : 200_000;
+  const BROADCAST_ROUNDS = quick ? 1 : 5;
   const rows: BenchRow[] = [];
   const dir = mkdtempSync(join(tmpdir(), "tw-bench-"));
   try {
     for (const protocol of ["tcp", "ipc"] as const) {
-      const { raw, rpc, transport } = await callLatency(protocol, dir, engine, sequential);
+      const { raw, rpc, transport } = await callLatency(protocol, dir, engine, sequential, quick ? QUICK_WARMUP : WARMUP);
       rows.push(row(`${label} ${protocol} call p50`, "µs", percentile(rpc, 50), percentile(raw, 50), "zeromq.js DEALER→ROUTER echo"));
       rows.push(row(`${label} ${protocol} call p99`, "µs", percentile(rpc, 99), percentile(raw, 99), "zeromq.js DEALER→ROUTER echo"));
       rows.push(row(`${label} ${protocol} transport-only round trip p50`, "µs", percentile(transport, 50), percentile(raw, 50), "zeromq.js DEALER→ROUTER echo"));
@@ -66,13 +73,20 @@ async function benchEngine(quick: boolean, engine: EngineName): Promise<BenchRow
     }
     for (const subscribers of [1, 4]) {
       const subs = `${subscribers} sub${subscribers === 1 ? "" : "s"}`;
-      const raw = await broadcastOnce("raw", dir, engine, broadcast, subscribers);
-      const rpc = await broadcastOnce("rpc", dir, engine, broadcast, subscribers);
-      rows.push(row(`${label} tcp broadcast ${subs}`, "msgs/s", rpc.rate, raw.rate, "zeromq.js PUB→SUB"));
-      rows.push(row(`${label} tcp broadcast ${subs} delivered`, "%", rpc.delivered, raw.delivered, "zeromq.js PUB→SUB"));
+      const kinds: Kind[] = subscribers === 1 ? ["raw", "rpc", "transport"] : ["raw", "rpc"];
+      const results: Record<Kind, BroadcastResult[]> = { raw: [], rpc: [], transport: [] };
+      // Each round starts fresh processes; rounds alternate the order of the contenders.
+      for (let round = 0; round < BROADCAST_ROUNDS; round++) {
+        for (const kind of round % 2 === 0 ? kinds : [...kinds].reverse()) {
+          results[kind].push(await broadcastOnce(kind, dir, engine, broadcast, subscribers));
+        }
+      }
+      const rate = (kind: Kind) => median(results[kind].map((r) => r.rate));
+      const delivered = (kind: Kind) => median(results[kind].map((r) => r.delivered));
+      rows.push(row(`${label} tcp broadcast ${subs}`, "msgs/s", rate("rpc"), rate("raw"), "zeromq.js PUB→SUB"));
+      rows.push(row(`${label} tcp broadcast ${subs} delivered`, "%", delivered("rpc"), delivered("raw"), "zeromq.js PUB→SUB"));
       if (subscribers === 1) {
-        const transport = await broadcastOnce("transport", dir, engine, broadcast, subscribers);
-        rows.push(row(`${label} tcp transport-only broadcast ${subs}`, "msgs/s", transport.rate, raw.rate, "zeromq.js PUB→SUB"));
+        rows.push(row(`${label} tcp transport-only broadcast ${subs}`, "msgs/s", rate("transport"), rate("raw"), "zeromq.js PUB→SUB"));
       }
     }
   } finally {
@@ -229,61 +243,79 @@ async function rpcClient(rep: string, pub: string, engine: EngineName): Promise<
   return client;
 }
 
-async function callLatency(protocol: "tcp" | "ipc", dir: string, engine: EngineName, iterations: number) {
-  let a = await addresses(protocol, dir);
-  let srv = await server("raw-server", a.rep, a.pub, engine);
-  const caller = new RawCaller(a.rep);
-  const raw = await roundTrips(() => caller.once(rawFrame), iterations, WARMUP);
-  caller.close();
-  await srv.stop();
+/** Sequential round trips per contender; rounds alternate so load from elsewhere hits all alike. */
+const ROUNDS = 5;
 
-  a = await addresses(protocol, dir);
-  srv = await server("transport-server", a.rep, a.pub, engine);
-  const bare = new TransportCaller(a.rep, a.pub, engine);
+async function callLatency(protocol: "tcp" | "ipc", dir: string, engine: EngineName, iterations: number, warmup: number) {
+  const ra = await addresses(protocol, dir);
+  const ta = await addresses(protocol, dir);
+  const pa = await addresses(protocol, dir);
+  const servers = await Promise.all([
+    server("raw-server", ra.rep, ra.pub, engine),
+    server("transport-server", ta.rep, ta.pub, engine),
+    server("rpc-server", pa.rep, pa.pub, engine),
+  ]);
+  const caller = new RawCaller(ra.rep);
+  const bare = new TransportCaller(ta.rep, ta.pub, engine);
   await bare.connect();
-  const transport = await roundTrips(() => bare.once(rawFrame), iterations, WARMUP);
-  await bare.close();
-  await srv.stop();
-
-  a = await addresses(protocol, dir);
-  srv = await server("rpc-server", a.rep, a.pub, engine);
-  const client = await rpcClient(a.rep, a.pub, engine);
-  const rpc = await roundTrips(() => client.call("echo", [PAYLOAD]), iterations, WARMUP);
-  await client.stop();
-  await srv.stop();
-  return { raw, rpc, transport };
+  const client = await rpcClient(pa.rep, pa.pub, engine);
+  try {
+    const contenders = {
+      raw: () => caller.once(rawFrame),
+      transport: () => bare.once(rawFrame),
+      rpc: () => client.call("echo", [PAYLOAD]),
+    };
+    const samples = { raw: [] as number[], transport: [] as number[], rpc: [] as number[] };
+    for (const once of Object.values(contenders)) await roundTrips(once, 0, warmup);
+    const perRound = Math.ceil(iterations / ROUNDS);
+    for (let round = 0; round < ROUNDS; round++) {
+      const order = (round % 2 === 0 ? ["raw", "transport", "rpc"] : ["rpc", "transport", "raw"]) as (keyof typeof contenders)[];
+      for (const name of order) samples[name].push(...(await roundTrips(contenders[name], perRound, 0)));
+    }
+    const sorted = (xs: number[]) => xs.sort((a, b) => a - b);
+    return { raw: sorted(samples.raw), transport: sorted(samples.transport), rpc: sorted(samples.rpc) };
+  } finally {
+    caller.close();
+    await bare.close();
+    await client.stop();
+    await Promise.all(servers.map((s) => s.stop()));
+  }
 }
 
 async function callRate(dir: string, engine: EngineName, total: number, inFlight: number) {
-  let a = await addresses("tcp", dir);
-  let srv = await server("raw-server", a.rep, a.pub, engine);
-  const caller = new RawCaller(a.rep);
-  await caller.rate(rawFrame, Math.min(1_000, total), inFlight); // warm-up
-  const raw = await caller.rate(rawFrame, total, inFlight);
-  caller.close();
-  await srv.stop();
-
-  let transport = 0;
-  if (inFlight === 128) {
-    a = await addresses("tcp", dir);
-    srv = await server("transport-server", a.rep, a.pub, engine);
-    const bare = new TransportCaller(a.rep, a.pub, engine);
-    await bare.connect();
-    await bare.rate(rawFrame, Math.min(1_000, total), inFlight); // warm-up
-    transport = await bare.rate(rawFrame, total, inFlight);
-    await bare.close();
-    await srv.stop();
+  const ra = await addresses("tcp", dir);
+  const pa = await addresses("tcp", dir);
+  const ta = inFlight === 128 ? await addresses("tcp", dir) : undefined;
+  const servers = await Promise.all([
+    server("raw-server", ra.rep, ra.pub, engine),
+    server("rpc-server", pa.rep, pa.pub, engine),
+    ...(ta ? [server("transport-server", ta.rep, ta.pub, engine)] : []),
+  ]);
+  const caller = new RawCaller(ra.rep);
+  const client = await rpcClient(pa.rep, pa.pub, engine);
+  const bare = ta ? new TransportCaller(ta.rep, ta.pub, engine) : undefined;
+  await bare?.connect();
+  try {
+    const once = () => client.call("echo", [PAYLOAD]);
+    const contenders: Record<string, (count: number) => Promise<number>> = {
+      raw: (count) => caller.rate(rawFrame, count, inFlight),
+      rpc: (count) => throughput(once, count, inFlight),
+      ...(bare ? { transport: (count: number) => bare.rate(rawFrame, count, inFlight) } : {}),
+    };
+    const rates: Record<string, number[]> = { raw: [], rpc: [], transport: [] };
+    for (const run of Object.values(contenders)) await run(Math.min(1_000, total)); // warm-up
+    const perRound = Math.ceil(total / ROUNDS);
+    for (let round = 0; round < ROUNDS; round++) {
+      const names = Object.keys(contenders);
+      for (const name of round % 2 === 0 ? names : names.reverse()) rates[name]!.push(await contenders[name]!(perRound));
+    }
+    return { raw: median(rates.raw!), rpc: median(rates.rpc!), transport: bare ? median(rates.transport!) : 0 };
+  } finally {
+    caller.close();
+    await bare?.close();
+    await client.stop();
+    await Promise.all(servers.map((s) => s.stop()));
   }
-
-  a = await addresses("tcp", dir);
-  srv = await server("rpc-server", a.rep, a.pub, engine);
-  const client = await rpcClient(a.rep, a.pub, engine);
-  const once = () => client.call("echo", [PAYLOAD]);
-  await throughput(once, Math.min(1_000, total), inFlight); // warm-up
-  const rpc = await throughput(once, total, inFlight);
-  await client.stop();
-  await srv.stop();
-  return { raw, rpc, transport };
 }
 
 interface BroadcastResult {

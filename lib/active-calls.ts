@@ -52,13 +52,15 @@ export class ActiveCall {
   /** The call is over: no deadline timer may be armed from now on. */
   release(): void {
     this.#released = true;
-    clearTimeout(this.#timer);
+    if (this.#timer !== undefined) clearTimeout(this.#timer);
   }
 }
 
 /** The calls in flight, by peer then id, so a peer's calls can be found without scanning all. */
 export class ActiveCalls {
   readonly #byPeer = new Map<PeerId, Map<number, ActiveCall>>();
+  /** A peer's emptied map, kept for the next peer: a caller making one call at a time would otherwise cost a Map per call. */
+  #spare: Map<number, ActiveCall> | undefined;
 
   get(peer: PeerId, id: number): ActiveCall | undefined {
     return this.#byPeer.get(peer)?.get(id);
@@ -70,7 +72,11 @@ export class ActiveCalls {
 
   add(call: ActiveCall): void {
     let calls = this.#byPeer.get(call.peer);
-    if (!calls) this.#byPeer.set(call.peer, (calls = new Map()));
+    if (!calls) {
+      calls = this.#spare ?? new Map();
+      this.#spare = undefined;
+      this.#byPeer.set(call.peer, calls);
+    }
     calls.set(call.id, call);
   }
 
@@ -79,7 +85,10 @@ export class ActiveCalls {
     const calls = this.#byPeer.get(call.peer);
     if (calls?.get(call.id) !== call) return false;
     calls.delete(call.id);
-    if (calls.size === 0) this.#byPeer.delete(call.peer);
+    if (calls.size === 0) {
+      this.#byPeer.delete(call.peer);
+      this.#spare = calls;
+    }
     call.release();
     return true;
   }

@@ -2,7 +2,19 @@ import { msgpackCodec, type Codec } from "./codec.ts";
 import { errorMessage, RpcError } from "./errors.ts";
 import { consoleLogger, unrefTimer, type Logger } from "./logger.ts";
 import type { ClientTransport } from "./transport.ts";
-import { DEFAULT_MAX_MESSAGE_BYTES, fromArray, HEARTBEAT_TOPIC, MAX_TIMER_MS, PING_FUNCTION, RESERVED_TOPIC_PREFIX, toArray, type Message, type Meta } from "./wire.ts";
+import {
+  DEFAULT_MAX_MESSAGE_BYTES,
+  fromArray,
+  HEARTBEAT_TOPIC,
+  Kind,
+  MAX_TIMER_MS,
+  PING_FUNCTION,
+  RESERVED_TOPIC_PREFIX,
+  toArray,
+  WIRE_VERSION,
+  type Message,
+  type Meta,
+} from "./wire.ts";
 
 export interface CallOptions {
   /** Overrides the client's default; 0 means no deadline. */
@@ -36,9 +48,27 @@ type ClientEvents = { connected: () => void; disconnected: (reason: string) => v
 interface PendingCall {
   resolve(value: unknown): void;
   reject(error: RpcError): void;
-  timer: ReturnType<typeof setTimeout> | undefined;
+  name: string;
+  /** performance.now() at which the call times out; meaningful only with a group. */
+  deadline: number;
+  group: DeadlineGroup | undefined;
   detach: (() => void) | undefined;
 }
+
+/**
+ * The calls in flight that share one timeout, oldest first. Their deadlines come in the order
+ * they were made, so one timer (armed for the oldest) serves them all: a timer per call cost
+ * about 10 µs of a round trip. On Node the timer is not cleared when calls settle; it is unref'd
+ * while the group is empty and, when it fires, times out the expired calls and re-arms for the next.
+ */
+interface DeadlineGroup {
+  readonly timeoutMs: number;
+  readonly calls: Map<number, PendingCall>;
+  timer: ReturnType<typeof setTimeout> | undefined;
+}
+
+/** Timers fire on a millisecond clock: a call this close to its deadline has reached it. */
+const TIMER_SLACK_MS = 1;
 
 /** Methods of T, each returning a Promise of its result: what `proxy<T>()` hands out. */
 export type Remote<T> = {
@@ -55,6 +85,7 @@ export class RpcClient {
   readonly #maxMessageBytes: number;
   readonly #logger: Logger;
   readonly #pending = new Map<number, PendingCall>();
+  readonly #deadlines = new Map<number, DeadlineGroup>();
   readonly #subscriptions = new Map<string, Set<TopicHandler>>();
   readonly #listeners: { [E in keyof ClientEvents]: Set<ClientEvents[E]> } = { connected: new Set(), disconnected: new Set() };
   #state: ConnectionState = "idle";
@@ -143,49 +174,89 @@ export class RpcClient {
     return () => this.#listeners[event].delete(listener);
   }
 
-  call<R = unknown>(name: string, args: readonly unknown[] = [], options: CallOptions = {}): Promise<R> {
-    return new Promise<R>((resolve, reject) => {
-      const refuse = (code: RpcError["code"], message: string) => reject(new RpcError(code, message));
-      if (this.#state === "idle") return refuse("UNAVAILABLE", "Client is not started");
-      if (this.#state === "disconnected") return refuse("UNAVAILABLE", "Not connected: no heartbeat from the server");
-      if (options.signal?.aborted) return refuse("CANCELLED", "Cancelled before it was sent");
-      if (this.#pending.size >= this.#maxInFlight) return refuse("RESOURCE_EXHAUSTED", `Too many calls in flight (${this.#maxInFlight})`);
+  call<R = unknown>(name: string, args: readonly unknown[] = NO_ARGS, options: CallOptions = NO_OPTIONS): Promise<R> {
+    try {
+      return this.#call(name, args, options) as Promise<R>;
+    } catch (error) {
+      return Promise.reject(error);
+    }
+  }
 
-      const id = this.#nextId++;
-      const timeoutMs = Math.min(options.timeoutMs ?? this.#timeoutMs, MAX_TIMER_MS);
-      if (!(timeoutMs >= 0)) return reject(new RangeError("timeoutMs must be a non-negative number"));
-      let frame: Uint8Array;
-      try {
-        frame = this.#encode({ kind: "request", id, name, args: [...args], timeoutMs, meta: options.meta ?? {} });
-      } catch (error) {
-        return refuse("INVALID_ARGUMENT", `Arguments could not be encoded: ${errorMessage(error)}`);
-      }
-      if (frame.byteLength > this.#maxMessageBytes) {
-        return refuse("RESOURCE_EXHAUSTED", `Request of ${frame.byteLength} bytes exceeds maxMessageBytes ${this.#maxMessageBytes}`);
-      }
+  #call(name: string, args: readonly unknown[], options: CallOptions): Promise<unknown> {
+    if (this.#state === "idle") return refuse("UNAVAILABLE", "Client is not started");
+    if (this.#state === "disconnected") return refuse("UNAVAILABLE", "Not connected: no heartbeat from the server");
+    if (options.signal?.aborted) return refuse("CANCELLED", "Cancelled before it was sent");
+    if (this.#pending.size >= this.#maxInFlight) return refuse("RESOURCE_EXHAUSTED", `Too many calls in flight (${this.#maxInFlight})`);
 
-      const pending: PendingCall = { resolve: resolve as (value: unknown) => void, reject, timer: undefined, detach: undefined };
-      if (timeoutMs > 0) {
-        pending.timer = setTimeout(() => {
-          // A server never heard from is "not there", not "slow".
-          const code = this.#state === "connected" ? "TIMEOUT" : "UNAVAILABLE";
-          this.#settle(id)?.reject(new RpcError(code, `No reply to "${name}" within ${timeoutMs} ms`));
-        }, timeoutMs);
-      }
-      const signal = options.signal;
-      if (signal) {
-        const onAbort = () => {
-          if (!this.#settle(id)) return;
-          this.#trySend(this.#encode({ kind: "cancel", id }));
-          reject(new RpcError("CANCELLED", `Call to "${name}" was cancelled`, { cause: signal.reason }));
-        };
-        signal.addEventListener("abort", onAbort, { once: true });
-        pending.detach = () => signal.removeEventListener("abort", onAbort);
-      }
-      this.#pending.set(id, pending);
-      const failure = this.#trySend(frame);
-      if (failure) this.#settle(id)?.reject(failure);
+    const id = this.#nextId++;
+    const timeoutMs = Math.min(options.timeoutMs ?? this.#timeoutMs, MAX_TIMER_MS);
+    if (!(timeoutMs >= 0)) return Promise.reject(new RangeError("timeoutMs must be a non-negative number"));
+    let frame: Uint8Array;
+    try {
+      // The request array is built here rather than through toArray(): one object less per call.
+      const meta = options.meta !== undefined && Object.keys(options.meta).length > 0 ? options.meta : null;
+      frame = this.#codec.encode([WIRE_VERSION, Kind.request, id, name, Array.isArray(args) ? args : [...args], timeoutMs, meta]);
+    } catch (error) {
+      return refuse("INVALID_ARGUMENT", `Arguments could not be encoded: ${errorMessage(error)}`);
+    }
+    if (frame.byteLength > this.#maxMessageBytes) {
+      return refuse("RESOURCE_EXHAUSTED", `Request of ${frame.byteLength} bytes exceeds maxMessageBytes ${this.#maxMessageBytes}`);
+    }
+
+    const pending: PendingCall = { resolve: noop, reject: noop, name, deadline: 0, group: undefined, detach: undefined };
+    const promise = new Promise<unknown>((resolve, reject) => {
+      pending.resolve = resolve;
+      pending.reject = reject;
     });
+    if (timeoutMs > 0) this.#addDeadline(id, pending, timeoutMs);
+    const signal = options.signal;
+    if (signal) {
+      const onAbort = () => {
+        const settled = this.#settle(id);
+        if (!settled) return;
+        this.#trySend(this.#encode({ kind: "cancel", id }));
+        settled.reject(new RpcError("CANCELLED", `Call to "${name}" was cancelled`, { cause: signal.reason }));
+      };
+      signal.addEventListener("abort", onAbort, { once: true });
+      pending.detach = () => signal.removeEventListener("abort", onAbort);
+    }
+    this.#pending.set(id, pending);
+    const failure = this.#trySend(frame);
+    if (failure) this.#settle(id)?.reject(failure);
+    return promise;
+  }
+
+  #addDeadline(id: number, pending: PendingCall, timeoutMs: number): void {
+    let group = this.#deadlines.get(timeoutMs);
+    if (group === undefined) {
+      group = { timeoutMs, calls: new Map(), timer: undefined };
+      this.#deadlines.set(timeoutMs, group);
+    }
+    pending.deadline = performance.now() + timeoutMs;
+    pending.group = group;
+    group.calls.set(id, pending);
+    if (group.timer === undefined) this.#armDeadline(group, timeoutMs);
+    else if (group.calls.size === 1) refTimer(group.timer); // unref'd while the group was empty
+  }
+
+  #armDeadline(group: DeadlineGroup, delayMs: number): void {
+    group.timer = setTimeout(() => this.#expire(group), delayMs);
+  }
+
+  /** The group's timer fired: time out every call that reached its deadline, re-arm for the rest. */
+  #expire(group: DeadlineGroup): void {
+    group.timer = undefined;
+    const now = performance.now();
+    for (const [id, pending] of group.calls) {
+      if (pending.deadline > now + TIMER_SLACK_MS) {
+        this.#armDeadline(group, Math.ceil(pending.deadline - now));
+        return;
+      }
+      // A server never heard from is "not there", not "slow".
+      const code = this.#state === "connected" ? "TIMEOUT" : "UNAVAILABLE";
+      this.#settle(id)?.reject(new RpcError(code, `No reply to "${pending.name}" within ${group.timeoutMs} ms`));
+    }
+    if (this.#deadlines.get(group.timeoutMs) === group) this.#deadlines.delete(group.timeoutMs);
   }
 
   /** A typed stub: `client.proxy<Api>().add(1, 2)` is `client.call("add", [1, 2])`. */
@@ -304,13 +375,28 @@ export class RpcClient {
     const pending = this.#pending.get(id);
     if (!pending) return undefined;
     this.#pending.delete(id);
-    clearTimeout(pending.timer);
+    const group = pending.group;
+    if (group !== undefined) {
+      group.calls.delete(id);
+      // An idle timer must not keep the process alive, as a cleared one would not. Where timers
+      // cannot be unref'd (Deno, browsers: plain ids), it is cleared as before.
+      if (group.calls.size === 0 && group.timer !== undefined) {
+        if (typeof group.timer === "object") unrefTimer(group.timer);
+        else {
+          clearTimeout(group.timer);
+          group.timer = undefined;
+          this.#deadlines.delete(group.timeoutMs);
+        }
+      }
+    }
     pending.detach?.();
     return pending;
   }
 
   #failAll(code: RpcError["code"], message: string): void {
     for (const id of [...this.#pending.keys()]) this.#settle(id)?.reject(new RpcError(code, message));
+    for (const group of this.#deadlines.values()) clearTimeout(group.timer);
+    this.#deadlines.clear();
   }
 
   #emit<E extends keyof ClientEvents>(event: E, ...args: Parameters<ClientEvents[E]>): void {
@@ -340,4 +426,19 @@ export class RpcClient {
       return new RpcError("UNAVAILABLE", `Request could not be sent: ${errorMessage(error)}`, { cause: error });
     }
   }
+}
+
+// Shared defaults, read only: a call without options allocates none.
+const NO_ARGS: readonly unknown[] = [];
+const NO_OPTIONS: CallOptions = {};
+
+function refuse(code: RpcError["code"], message: string): Promise<never> {
+  return Promise.reject(new RpcError(code, message));
+}
+
+function noop(): void {}
+
+/** The counterpart of unrefTimer: Node's timers have ref(); elsewhere timers have no such notion. */
+function refTimer(timer: unknown): void {
+  if (typeof timer === "object" && timer !== null && "ref" in timer && typeof timer.ref === "function") timer.ref();
 }

@@ -8,11 +8,13 @@ import {
   fromArray,
   DEFAULT_MAX_MESSAGE_BYTES,
   HEARTBEAT_TOPIC,
+  Kind,
   MalformedFrameError,
   PING_FUNCTION,
   RESERVED_FUNCTION_PREFIX,
   RESERVED_TOPIC_PREFIX,
   toArray,
+  WIRE_VERSION,
   type Message,
   type Meta,
   type RequestMessage,
@@ -171,7 +173,7 @@ export class RpcServer {
     if (typeof topic !== "string") throw new TypeError("Topic must be a string");
     if (topic.startsWith(RESERVED_TOPIC_PREFIX)) throw new TypeError(`Topics starting with "${RESERVED_TOPIC_PREFIX}" are reserved`);
     if (this.#state !== "running") throw new RpcError("UNAVAILABLE", "Server is not running");
-    const frame = this.#encode({ kind: "event", data });
+    const frame = this.#codec.encode([WIRE_VERSION, Kind.event, data]); // toArray() without the message object
     if (frame.byteLength > this.#maxMessageBytes) {
       throw new RpcError("RESOURCE_EXHAUSTED", `Event of ${frame.byteLength} bytes exceeds maxMessageBytes ${this.#maxMessageBytes}`);
     }
@@ -225,35 +227,34 @@ export class RpcServer {
       if (this.#active.remove(call)) call.abort(new RpcError("TIMEOUT", `Deadline of ${request.timeoutMs} ms exceeded`));
     });
     this.#active.add(call);
-    const context: CallContext = {
-      get signal() {
-        return call.signal;
-      },
-      meta: request.meta,
-      functionName: request.name,
-      peer,
-    };
-    const done = (outcome: { value: unknown } | { error: unknown }) => this.#answer(request, call, outcome);
-    const run = (args: unknown[]) => {
-      // Sync handlers are answered without a detour through the microtask queue.
-      const result = registration.fn(...args, context);
-      if (isThenable(result)) result.then((value) => done({ value }), (error: unknown) => done({ error }));
-      else done({ value: result });
-    };
+    const context = new HandlerContext(call, request);
     try {
-      if (!registration.input) return run(request.args);
+      if (!registration.input) return this.#run(registration, request.args, context, request, call);
       validate(registration.input, request.args).then(
         (args) => {
           try {
-            run(args);
+            this.#run(registration, args, context, request, call);
           } catch (error) {
-            done({ error });
+            this.#answer(request, call, { error });
           }
         },
-        (error: unknown) => done({ error }),
+        (error: unknown) => this.#answer(request, call, { error }),
       );
     } catch (error) {
-      done({ error });
+      this.#answer(request, call, { error });
+    }
+  }
+
+  #run(registration: Registration, args: unknown[], context: CallContext, request: RequestMessage, call: ActiveCall): void {
+    // Sync handlers are answered without a detour through the microtask queue.
+    const result = registration.fn(...args, context);
+    if (isThenable(result)) {
+      result.then(
+        (value) => this.#answer(request, call, { value }),
+        (error: unknown) => this.#answer(request, call, { error }),
+      );
+    } else {
+      this.#answer(request, call, { value: result });
     }
   }
 
@@ -278,7 +279,7 @@ export class RpcServer {
     }
     let frame: Uint8Array;
     try {
-      frame = this.#encode({ kind: "result", id, value: outcome.value });
+      frame = this.#codec.encode([WIRE_VERSION, Kind.result, id, outcome.value]); // toArray() without the message object
     } catch (error) {
       this.#replyError(peer, id, "INTERNAL", `Result of "${request.name}" could not be encoded: ${errorMessage(error)}`);
       return;
@@ -287,7 +288,7 @@ export class RpcServer {
       this.#replyError(peer, id, "RESOURCE_EXHAUSTED", `Reply of ${frame.byteLength} bytes exceeds maxMessageBytes ${this.#maxMessageBytes}`);
       return;
     }
-    this.#send(() => this.#transport.reply(peer, frame));
+    this.#sendReply(peer, frame);
   }
 
   #cancel(peer: PeerId, id: number): void {
@@ -301,6 +302,15 @@ export class RpcServer {
 
   #replyError(peer: PeerId, id: number, code: RpcCode, message: string): void {
     this.#send(() => this.#transport.reply(peer, this.#encode({ kind: "error", id, code, message })));
+  }
+
+  /** #send for the common case, without a closure per reply. */
+  #sendReply(peer: PeerId, frame: Uint8Array): void {
+    try {
+      this.#transport.reply(peer, frame);
+    } catch (error) {
+      this.#logger.error(`Transport send failed: ${errorMessage(error)}`, error);
+    }
   }
 
   #encode(message: Message): Uint8Array {
@@ -329,6 +339,29 @@ async function validate(schema: StandardSchemaV1, args: unknown[]): Promise<unkn
   }
   if (!Array.isArray(result.value)) throw new RpcError("INTERNAL", "Input validator did not produce an arguments array");
   return result.value;
+}
+
+/**
+ * A class rather than an object literal with a getter: a literal's per-call getter closure gives
+ * every context a hidden class of its own, allocated in old space, which made the server run a
+ * full GC every few thousand calls.
+ */
+class HandlerContext implements CallContext {
+  readonly #call: ActiveCall;
+  readonly meta: Readonly<Meta>;
+  readonly functionName: string;
+  readonly peer: PeerId;
+
+  constructor(call: ActiveCall, request: RequestMessage) {
+    this.#call = call;
+    this.meta = request.meta;
+    this.functionName = request.name;
+    this.peer = call.peer;
+  }
+
+  get signal(): AbortSignal {
+    return this.#call.signal;
+  }
 }
 
 function isThenable(value: unknown): value is PromiseLike<unknown> {

@@ -124,6 +124,55 @@ describe("server lifecycle", () => {
   });
 });
 
+describe("deadlines shared by many calls", () => {
+  it("times out each call at its own deadline when calls share one timeout", async () => {
+    const hub = memoryHub();
+    const server = new RpcServer({ transport: hub.server, heartbeatMs: 0, logger: quiet });
+    const release: Array<() => void> = [];
+    server.register("hold", () => new Promise<void>((resolve) => release.push(resolve)));
+    server.register("quick", () => "ok");
+    await server.start();
+    const client = new RpcClient({ transport: hub.client(), heartbeatToleranceMs: 0, timeoutMs: 60, logger: quiet });
+    await client.start();
+    const settledAt: number[] = [];
+    const started = performance.now();
+    const first = client.call("hold").catch((e: RpcError) => (settledAt[0] = performance.now() - started, e.code));
+    await sleep(30);
+    const second = client.call("hold").catch((e: RpcError) => (settledAt[1] = performance.now() - started, e.code));
+    // A call that settles in between must not disturb the others' deadlines.
+    expect(await client.call("quick")).toBe("ok");
+    expect(await first).toBe("TIMEOUT");
+    expect(client.inFlight).toBe(1); // the second is still waiting: its deadline is 30 ms later
+    expect(await second).toBe("TIMEOUT");
+    expect(settledAt[0]).toBeGreaterThanOrEqual(59);
+    expect(settledAt[1]! - settledAt[0]!).toBeGreaterThanOrEqual(20);
+    release.forEach((r) => r());
+    await client.stop();
+    await server.stop();
+  });
+
+  it("gives a handler that keeps its context after the call a correct, quiet signal", async () => {
+    const hub = memoryHub();
+    const server = new RpcServer({ transport: hub.server, heartbeatMs: 0, logger: quiet });
+    const kept: CallContext[] = [];
+    server.register("keep", (ctx: CallContext) => void kept.push(ctx));
+    await server.start();
+    const client = new RpcClient({ transport: hub.client(), heartbeatToleranceMs: 0, logger: quiet });
+    await client.start();
+    await client.call("keep", [], { timeoutMs: 20, meta: { a: "1" } });
+    await client.call("keep", [], { timeoutMs: 20, meta: { a: "2" } });
+    expect(kept.map((c) => [c.functionName, c.meta["a"]])).toEqual([
+      ["keep", "1"],
+      ["keep", "2"],
+    ]);
+    await sleep(40); // past the deadline: reading the signal now arms no timer and aborts nothing
+    expect(kept[0]!.signal.aborted).toBe(false);
+    expect(kept[0]!.signal).toBe(kept[0]!.signal);
+    await client.stop();
+    await server.stop();
+  });
+});
+
 describe("client lifecycle", () => {
   it("goes back to idle when its transport cannot connect, and can start again", async () => {
     const hub = memoryHub();

@@ -51,6 +51,8 @@ export class ZmqClientTransport implements ClientTransport {
   /** A handshake failure on this side is being (or was) explained; cleared by the next handshake. */
   private diagnosed: Record<Side, boolean> = { request: false, broadcast: false };
   private settleConnect: ((error?: RpcError) => void) | undefined;
+  private lastTopicBytes: Uint8Array | undefined;
+  private lastTopic = "";
 
   constructor(options: ZmqClientOptions) {
     if (typeof options !== "object" || options === null) throw new TypeError("zmqClient needs an options object");
@@ -269,6 +271,24 @@ export class ZmqClientTransport implements ClientTransport {
     }
   }
 
+  /** Topics repeat: decode a topic's bytes only when they differ from the last message's. */
+  private topicOf(bytes: Uint8Array): string {
+    const last = this.lastTopicBytes;
+    if (last !== undefined && last.length === bytes.length) {
+      let same = true;
+      for (let i = 0; i < bytes.length; i++) {
+        if (last[i] !== bytes[i]) {
+          same = false;
+          break;
+        }
+      }
+      if (same) return this.lastTopic;
+    }
+    this.lastTopic = decoder.decode(bytes);
+    this.lastTopicBytes = bytes;
+    return this.lastTopic;
+  }
+
   private async receiveBroadcasts(subscriber: SubscriberSocket): Promise<void> {
     for (;;) {
       let frames: Uint8Array[];
@@ -282,7 +302,7 @@ export class ZmqClientTransport implements ClientTransport {
         continue;
       }
       try {
-        this.sink?.broadcast(decoder.decode(frames[0]!), frames[1]!);
+        this.sink?.broadcast(this.topicOf(frames[0]!), frames[1]!);
       } catch {
         // as above
       }

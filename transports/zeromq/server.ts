@@ -31,6 +31,9 @@ export class ZmqServerTransport implements ServerTransport {
   private broadcasts: SendQueue | undefined;
   private state: "idle" | "listening" | "closed" = "idle";
   private topicCache = new Map<string, Uint8Array>();
+  /** The last caller's routing id both ways: most requests come from the peer before them. */
+  private lastPeerBytes: Uint8Array | undefined;
+  private lastPeer: PeerId = "";
 
   constructor(options: ZmqServerOptions) {
     if (typeof options !== "object" || options === null) throw new TypeError("zmqServer needs an options object");
@@ -109,7 +112,7 @@ export class ZmqServerTransport implements ServerTransport {
   reply(peer: PeerId, frame: Uint8Array): void {
     if (this.state !== "listening" || this.replies === undefined) return;
     // A full queue means replies outrun libzmq itself; dropping matches ROUTER's own behaviour at HWM.
-    this.replies.push([peerIdToBytes(peer), frame]);
+    this.replies.push([peer === this.lastPeer && this.lastPeerBytes !== undefined ? this.lastPeerBytes : peerIdToBytes(peer), frame]);
   }
 
   publish(topic: string, frame: Uint8Array): void {
@@ -137,6 +140,14 @@ export class ZmqServerTransport implements ServerTransport {
     return bytes;
   }
 
+  private peerOf(routingId: Uint8Array): PeerId {
+    const last = this.lastPeerBytes;
+    if (last !== undefined && sameBytes(last, routingId)) return this.lastPeer;
+    this.lastPeer = peerIdFromBytes(routingId);
+    this.lastPeerBytes = routingId;
+    return this.lastPeer;
+  }
+
   private async receiveRequests(router: EngineSocket, sink: ServerSink): Promise<void> {
     for (;;) {
       let frames: Uint8Array[];
@@ -150,7 +161,7 @@ export class ZmqServerTransport implements ServerTransport {
         continue;
       }
       try {
-        sink.request(frames[1]!, peerIdFromBytes(frames[0]!));
+        sink.request(frames[1]!, this.peerOf(frames[0]!));
       } catch {
         // The core handles its own failures; a throwing sink must not stop the receive loop.
       }
@@ -164,6 +175,12 @@ function bindError(error: unknown, address: string): Error {
     return new Error(`Address already in use: ${address}`, { cause: error });
   }
   return new Error(`Cannot bind ${address}: ${message}`, { cause: error });
+}
+
+function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
 }
 
 /** Routing ids are a few opaque bytes; as hex they make readable, reversible peer ids. */
