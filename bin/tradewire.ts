@@ -39,7 +39,7 @@ Options:
   --demo                 Serve the demo functions instead of the simulated exchange
   --rep ADDRESS          Request address to bind (default ${DEFAULT_REQUEST})
   --pub ADDRESS          Broadcast address to bind (default ${DEFAULT_BROADCAST})
-  --engine NAME          ZeroMQ engine: native or zmtp (default: native on Node, zmtp on Deno)
+  --engine NAME          ZeroMQ engine: native or zmtp (default: zmtp; native when CURVE is used)
   --curve-secret-key KEY Require CURVE; the server's secret key from tradewire keygen
                          (or set TRADEWIRE_CURVE_SECRET_KEY)
   -h, --help             Show this help`,
@@ -53,7 +53,7 @@ Options:
   --req ADDRESS          Server request address (default ${DEFAULT_REQUEST})
   --sub ADDRESS          Server broadcast address (default ${DEFAULT_BROADCAST})
   --timeout MS           Deadline of the call (default 5000)
-  --engine NAME          ZeroMQ engine: native or zmtp
+  --engine NAME          ZeroMQ engine: native or zmtp (default: zmtp; native when CURVE is used)
   --curve-server-key KEY The server's CURVE public key (or set TRADEWIRE_CURVE_SERVER_KEY)
   -h, --help             Show this help`,
   listen: `Usage: tradewire listen [TOPIC] [options]
@@ -65,7 +65,7 @@ Options:
   --req ADDRESS          Server request address (default ${DEFAULT_REQUEST})
   --sub ADDRESS          Server broadcast address (default ${DEFAULT_BROADCAST})
   --count N              Exit after N events
-  --engine NAME          ZeroMQ engine: native or zmtp
+  --engine NAME          ZeroMQ engine: native or zmtp (default: zmtp; native when CURVE is used)
   --curve-server-key KEY The server's CURVE public key (or set TRADEWIRE_CURVE_SERVER_KEY)
   -h, --help             Show this help`,
   keygen: `Usage: tradewire keygen

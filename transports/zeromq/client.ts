@@ -59,7 +59,7 @@ export class ZmqClientTransport implements ClientTransport {
     this.req = checkAddress("req", options.req);
     this.sub = checkAddress("sub", options.sub);
     if (this.req === this.sub) throw new TypeError(`Options req and sub must differ, both are ${this.req}`);
-    this.engineName = options.engine ?? defaultEngineName();
+    this.engineName = options.engine ?? defaultEngineName(options);
     checkEngineChoice(this.engineName);
     if (options.curve !== undefined) {
       checkKey("curve.serverKey", options.curve.serverKey);

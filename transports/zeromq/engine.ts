@@ -66,9 +66,13 @@ export function isDeno(): boolean {
   return "Deno" in globalThis;
 }
 
-/** The engine used when none is named: native libzmq on Node, our ZMTP engine under Deno. */
-export function defaultEngineName(): EngineName {
-  return isDeno() ? "zmtp" : "native";
+/**
+ * The engine used when none is named: our ZMTP engine, which measures faster than libzmq
+ * through zeromq.js (README "Benchmarks") and is the only one that works under Deno; libzmq
+ * on Node when CURVE is asked for, since only it implements CURVE.
+ */
+export function defaultEngineName(options: { curve?: unknown } = {}): EngineName {
+  return options.curve !== undefined && !isDeno() ? "native" : "zmtp";
 }
 
 /** Throws at once for a combination that would hang later. */

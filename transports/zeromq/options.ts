@@ -26,7 +26,7 @@ export interface CurveClientOptions {
 }
 
 interface CommonOptions {
-  /** "native" (libzmq via the `zeromq` package; default on Node) or "zmtp" (pure TypeScript; default on Deno). */
+  /** "zmtp" (pure TypeScript ZMTP 3.1; the default) or "native" (libzmq via the `zeromq` package, Node only; the default with `curve`). */
   engine?: EngineName;
   /** Largest message accepted from a peer, in bytes (libzmq disconnects a peer that sends more). Default 16 MiB. */
   maxMessageSize?: number;

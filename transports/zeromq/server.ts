@@ -40,7 +40,7 @@ export class ZmqServerTransport implements ServerTransport {
     this.rep = checkAddress("rep", options.rep);
     this.pub = checkAddress("pub", options.pub);
     if (this.rep === this.pub) throw new TypeError(`Options rep and pub must differ, both are ${this.rep}`);
-    this.engineName = options.engine ?? defaultEngineName();
+    this.engineName = options.engine ?? defaultEngineName(options);
     checkEngineChoice(this.engineName);
     if (options.curve !== undefined) checkKey("curve.secretKey", options.curve.secretKey);
     checkCount("publishHighWaterMark", options.publishHighWaterMark, 0);
