@@ -13,7 +13,6 @@
  * `npx tsx bench/sim.ts [--quick]` runs it alone.
  */
 import { spawn } from "node:child_process";
-import { createServer, type AddressInfo } from "node:net";
 import { createInterface } from "node:readline";
 import { fileURLToPath, pathToFileURL } from "node:url";
 import { MessageChannel, Worker } from "node:worker_threads";
@@ -27,6 +26,7 @@ import {
 } from "../sim/index.ts";
 import { benchOrder, localVenue, serveVenue } from "./fixtures/sim-order-venue.ts";
 import { percentile, row, type BenchRow } from "./stats.ts";
+import { freePort } from "./free-port.ts";
 
 export async function benchSim({ quick = false } = {}): Promise<BenchRow[]> {
   return [
@@ -313,17 +313,6 @@ async function zeromqVenue(): Promise<RemoteVenue> {
       await exited;
     },
   };
-}
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once("error", reject);
-    server.listen(0, "127.0.0.1", () => {
-      const { port } = server.address() as AddressInfo;
-      server.close(() => resolve(port));
-    });
-  });
 }
 
 /**

@@ -20,7 +20,6 @@
  */
 import { spawn, type ChildProcess } from "node:child_process";
 import { mkdtempSync, rmSync } from "node:fs";
-import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import process from "node:process";
@@ -29,6 +28,7 @@ import * as zmq from "zeromq";
 import { RpcClient } from "../lib/index.ts";
 import { zmqClient, type EngineName } from "../transports/zeromq/index.ts";
 import { median, percentile, roundTrips, row, throughput, type BenchRow } from "./stats.ts";
+import { freePort } from "./free-port.ts";
 
 const PEER = fileURLToPath(new URL("./fixtures/zeromq-peer.ts", import.meta.url));
 const quiet = { warn: () => {}, error: () => {} };
@@ -96,17 +96,6 @@ async function benchEngine(quick: boolean, engine: EngineName): Promise<BenchRow
 }
 
 // ── processes and addresses ────────────────────────────────────────────────────────────────
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once("error", reject);
-    server.listen(0, "127.0.0.1", () => {
-      const address = server.address();
-      server.close(() => resolve(typeof address === "object" && address ? address.port : 0));
-    });
-  });
-}
 
 let ipcCount = 0;
 async function addresses(protocol: "tcp" | "ipc", dir: string): Promise<{ rep: string; pub: string }> {
