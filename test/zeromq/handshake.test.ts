@@ -27,6 +27,13 @@ describe("ZMTP greeting probe", () => {
     return bytes;
   }
 
+  it("does not throw on a long command whose size has not all arrived", () => {
+    const data = new Uint8Array(66);
+    data.set(greeting("NULL"));
+    data.set([0x06, 0x00], 64); // long command flag, then 1 of its 8 size bytes
+    expect(describeGreeting(data)).toEqual({ answered: true, mechanism: "NULL", socketType: undefined });
+  });
+
   it("reads the mechanism and the socket type from READY", () => {
     const ready = [0x04, 28, 5, ..."READY"].map((x) => (typeof x === "string" ? x.charCodeAt(0) : x));
     const property = [11, ..."Socket-Type", 0, 0, 0, 3, ..."PUB"].map((x) => (typeof x === "string" ? x.charCodeAt(0) : x));

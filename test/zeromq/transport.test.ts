@@ -247,12 +247,14 @@ describe("ZeroMQ transport options", () => {
   });
 
   it("refuses more queued requests than its limit with RESOURCE_EXHAUSTED", async () => {
-    // Nobody listens: requests wait in the transport's queue until it is full.
+    // A live server; sends go out one at a time, so a burst waits in the queue until it is full.
     const { rep, pub } = await addresses("tcp");
-    const transport = zmqClient({ req: rep, sub: pub, requestQueueLimit: 3, connectWaitMs: 0 });
+    const server = zmqServer({ rep, pub });
+    await server.listen({ request: () => {} });
+    const transport = zmqClient({ req: rep, sub: pub, requestQueueLimit: 3 });
     await transport.connect({ reply: () => {}, broadcast: () => {} });
     const frame = new Uint8Array([1]);
-    // The first frame goes to the socket (which waits for a peer), three wait in the queue.
+    // The first frame goes to the socket, three wait in the queue.
     for (let i = 0; i < 4; i++) transport.send(frame);
     let thrown: unknown;
     try {
@@ -261,6 +263,7 @@ describe("ZeroMQ transport options", () => {
       thrown = error;
     }
     await transport.close();
+    await server.close();
     expect(thrown).toBeInstanceOf(RpcError);
     expect((thrown as RpcError).code).toBe("RESOURCE_EXHAUSTED");
   });

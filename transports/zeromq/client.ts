@@ -162,7 +162,9 @@ export class ZmqClientTransport implements ClientTransport {
     if (this.state === "closed" || this.state === "idle" || this.requests === undefined) {
       throw new RpcError("UNAVAILABLE", "The ZeroMQ client transport is not connected");
     }
-    if (this.state === "down") throw new RpcError("UNAVAILABLE", `Not connected to ${this.req}`);
+    // Only a live link takes requests: one queued while connecting would reach a server that
+    // comes up after the caller was told the call failed (an order placed after all).
+    if (this.state !== "up") throw new RpcError("UNAVAILABLE", `Not connected to ${this.req}`);
     if (!this.requests.push([frame])) {
       throw new RpcError(
         "RESOURCE_EXHAUSTED",

@@ -39,6 +39,7 @@ export function describeGreeting(data: Uint8Array): PeerDescription {
   let at = 64;
   if (data.length >= at + 2 && (data[at]! & 0x04) !== 0) {
     const long = (data[at]! & 0x02) !== 0;
+    if (long && data.length < at + 9) return { answered, mechanism, socketType }; // size not all here yet
     const size = long ? Number(new DataView(data.buffer, data.byteOffset + at + 1, 8).getBigUint64(0)) : data[at + 1]!;
     at += long ? 9 : 2;
     const end = Math.min(data.length, at + size);
@@ -96,7 +97,12 @@ export function probePeer(address: string, timeoutMs = 1_000): Promise<PeerDescr
       }
       chunks.push(chunk.subarray(0, Math.max(0, MAX_READ - length)));
       length = Math.min(MAX_READ, length + chunk.length);
-      const partial = describeGreeting(concat(chunks, length));
+      let partial: PeerDescription;
+      try {
+        partial = describeGreeting(concat(chunks, length));
+      } catch {
+        return finish(); // whatever the peer sent, it must not take this process down
+      }
       if (length >= MAX_READ || partial.socketType !== undefined || (partial.mechanism !== undefined && partial.mechanism !== "NULL")) finish();
     });
     socket.on("error", finish);
