@@ -93,9 +93,9 @@ export class BookSide<T> {
     return out;
   }
 
-  #insertPrice(price: number): void {
+  /** Where `price` stands (or would stand) in the prices array, kept "worst first, best last". */
+  #position(price: number): number {
     const a = this.prices;
-    // Position so that the array stays "worst first, best last".
     let lo = 0;
     let hi = a.length;
     while (lo < hi) {
@@ -103,8 +103,14 @@ export class BookSide<T> {
       if (this.better(price, a[mid]!)) lo = mid + 1;
       else hi = mid;
     }
-    if (lo === a.length) a.push(price);
-    else a.splice(lo, 0, price);
+    return lo;
+  }
+
+  #insertPrice(price: number): void {
+    const a = this.prices;
+    const at = this.#position(price);
+    if (at === a.length) a.push(price);
+    else a.splice(at, 0, price);
   }
 
   #removeLevel(price: number): void {
@@ -114,14 +120,8 @@ export class BookSide<T> {
       a.pop();
       return;
     }
-    let lo = 0;
-    let hi = a.length;
-    while (lo < hi) {
-      const mid = (lo + hi) >> 1;
-      if (this.better(price, a[mid]!)) lo = mid + 1;
-      else hi = mid;
-    }
-    if (a[lo] === price) a.splice(lo, 1);
+    const at = this.#position(price);
+    if (a[at] === price) a.splice(at, 1);
   }
 }
 
