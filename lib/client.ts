@@ -93,6 +93,8 @@ export class RpcClient {
   #liveness: ReturnType<typeof setTimeout> | undefined;
   /** Off when the server sends no heartbeats (it says so in its ping reply). */
   #livenessOn: boolean;
+  /** The transport reported its link down and not up again since. */
+  #linkDown = false;
   /** Bumped by stop(), so a start() that was waiting on the transport knows it was overtaken. */
   #generation = 0;
 
@@ -153,8 +155,14 @@ export class RpcClient {
     return this.#transport.connect({
       reply: (frame) => this.#onReply(frame),
       broadcast: (topic, frame) => this.#onBroadcast(topic, frame),
-      linkDown: (reason) => this.#lost(reason),
-      linkUp: () => this.#alive(),
+      linkDown: (reason) => {
+        this.#linkDown = true;
+        this.#lost(reason);
+      },
+      linkUp: () => {
+        this.#linkDown = false;
+        this.#alive();
+      },
     });
   }
 
@@ -163,6 +171,7 @@ export class RpcClient {
     if (this.#state === "idle") return;
     this.#state = "idle";
     this.#generation++;
+    this.#linkDown = false;
     this.#livenessOn = this.#toleranceMs > 0;
     clearTimeout(this.#liveness);
     this.#failAll("UNAVAILABLE", "Client stopped");
@@ -326,7 +335,11 @@ export class RpcClient {
     }
     if (message.kind === "heartbeat") {
       if (topic !== HEARTBEAT_TOPIC) return;
-      if (message.state === "alive") this.#alive();
+      // A transport that says its request link is down knows better than a heartbeat that
+      // arrived over the broadcast link: calls could not go out yet.
+      if (message.state === "alive") {
+        if (!this.#linkDown) this.#alive();
+      }
       else this.#lost("Server is stopping");
       return;
     }

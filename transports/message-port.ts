@@ -5,7 +5,7 @@
  *
  * Envelope on the port (the RPC frame itself is the opaque `f`):
  *   { tw: 1, k: "req", f }  { tw: 1, k: "rep", f }  { tw: 1, k: "pub", t, f }
- *   { tw: 1, k: "sub", t }  { tw: 1, k: "unsub", t }  { tw: 1, k: "bye" }
+ *   { tw: 1, k: "sub", t }  { tw: 1, k: "unsub", t }  { tw: 1, k: "bye" }  { tw: 1, k: "hi" }
  * Subscriptions are kept on the server side, so a worker posts only what a page asked for.
  */
 import type { ClientSink, ClientTransport, PeerId, ServerTransport } from "../lib/transport.ts";
@@ -28,7 +28,7 @@ type Envelope =
   | { tw: 1; k: "req" | "rep"; f: Uint8Array }
   | { tw: 1; k: "pub"; t: string; f: Uint8Array }
   | { tw: 1; k: "sub" | "unsub"; t: string }
-  | { tw: 1; k: "bye" };
+  | { tw: 1; k: "bye" | "hi" };
 
 /** Listen on `endpoint`; returns the function that stops listening. */
 function listen(endpoint: Endpoint, onEnvelope: (envelope: Envelope) => void): () => void {
@@ -60,6 +60,7 @@ function isEnvelope(data: unknown): data is Envelope {
     case "unsub":
       return typeof t === "string";
     case "bye":
+    case "hi":
       return true;
     default:
       return false;
@@ -130,6 +131,8 @@ export function messagePortServer(endpoints: Endpoint | Endpoint[] = []): Messag
     async listen(next) {
       sink = next;
       for (const id of peers.keys()) attach(id);
+      // Tell clients the server is (back) here: a client that heard "bye" waits for this.
+      for (const peer of peers.values()) peer.endpoint.postMessage({ tw: 1, k: "hi" } satisfies Envelope);
     },
     reply(peer, frame) {
       if (sink) peers.get(peer)?.endpoint.postMessage({ tw: 1, k: "rep", f: frame } satisfies Envelope);
@@ -169,6 +172,7 @@ export function messagePortClient(endpoint: Endpoint): ClientTransport {
         if (envelope.k === "rep") sink?.reply(envelope.f);
         else if (envelope.k === "pub") sink?.broadcast(envelope.t, envelope.f);
         else if (envelope.k === "bye") sink?.linkDown?.("server closed the port");
+        else if (envelope.k === "hi") sink?.linkUp?.();
       });
     },
     send(frame) {

@@ -262,6 +262,26 @@ describe("client lifecycle", () => {
     await server.stop();
   });
 
+  it("trusts its transport's word that the request link is down over heartbeats", async () => {
+    const hub = memoryHub();
+    const server = new RpcServer({ transport: hub.server, heartbeatMs: 10, logger: quiet });
+    await server.start();
+    const inner = hub.client();
+    let sink: Parameters<ClientTransport["connect"]>[0] | undefined;
+    const watched: ClientTransport = { ...inner, connect: (s) => ((sink = s), inner.connect(s)) };
+    const client = new RpcClient({ transport: watched, heartbeatToleranceMs: 1000, logger: quiet });
+    await client.start();
+    await until(() => client.state === "connected");
+    sink!.linkDown!("request socket lost");
+    expect(client.state).toBe("disconnected");
+    await sleep(50); // heartbeats keep arriving on the broadcast link
+    expect(client.state).toBe("disconnected");
+    sink!.linkUp!();
+    expect(client.state).toBe("connected");
+    await client.stop();
+    await server.stop();
+  });
+
   it("keeps its own heartbeat subscription when a user unsubscribes the same topic", async () => {
     const hub = memoryHub();
     const server = new RpcServer({ transport: hub.server, heartbeatMs: 10, logger: quiet });

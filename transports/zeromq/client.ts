@@ -151,6 +151,14 @@ export class ZmqClientTransport implements ClientTransport {
       await this.close();
       throw error;
     }
+    // No server yet: say so, so the core does not take a heartbeat on the broadcast link for a
+    // working request link. linkUp follows the first handshake.
+    if (!this.isUp()) this.sink?.linkDown?.(`No server at ${this.req} yet`);
+  }
+
+  /** A method, not an inline test: the handshake changes `state` from event callbacks while connect() awaits. */
+  private isUp(): boolean {
+    return this.state === "up";
   }
 
   private isClosed(): boolean {
