@@ -42,6 +42,18 @@ function onTick(price: number, tick: number): string {
 }
 
 /** Fill the ticket and submit it with Enter from the volume field (keyboard path). */
+/** A LONG limit 10% under bid 5 (it rests), then cancelled from its button; resolves with its id once CANCELLED. */
+async function placeAndCancelFarOrder(): Promise<string> {
+  const tick = await priceTick();
+  const bid = await bookPrice(5);
+  const vtOrderId = await sendFromTicket({ direction: "LONG", offset: "OPEN", type: "LIMIT", price: onTick(bid * 0.9, tick), volume: "1" });
+  const cancel = page.locator(`.orders button.cancel[data-order="${vtOrderId}"]`);
+  await cancel.waitFor({ state: "visible" });
+  await cancel.click();
+  await page.waitForFunction((id) => document.querySelector(".ticket-result")?.textContent?.startsWith(`${id} CANCELLED`), vtOrderId);
+  return vtOrderId;
+}
+
 async function sendFromTicket(order: { direction: "LONG" | "SHORT"; offset: string; type: string; price: string; volume: string }): Promise<string> {
   await page.selectOption("#ticket-direction", order.direction);
   await page.selectOption("#ticket-offset", order.offset);
@@ -136,13 +148,7 @@ describe("playground in Chromium", () => {
   });
 
   it("cancels a resting limit order far from the market", async () => {
-    const tick = await priceTick();
-    const bid = await bookPrice(5);
-    const vtOrderId = await sendFromTicket({ direction: "LONG", offset: "OPEN", type: "LIMIT", price: onTick(bid * 0.9, tick), volume: "1" });
-    const cancel = page.locator(`.orders button.cancel[data-order="${vtOrderId}"]`);
-    await cancel.waitFor({ state: "visible" });
-    await cancel.click();
-    await page.waitForFunction((id) => document.querySelector(".ticket-result")?.textContent?.startsWith(`${id} CANCELLED`), vtOrderId);
+    const vtOrderId = await placeAndCancelFarOrder();
     await page.waitForFunction((id) => !document.querySelector(`.orders tr:not(.empty) button.cancel[data-order="${id}"]`), vtOrderId);
   });
 
@@ -197,13 +203,7 @@ describe("playground in Chromium", () => {
     await setLatency(300);
     await page.waitForFunction(() => document.querySelector('output[for="latency"]')?.textContent === "300 ms");
     await page.fill('input[name="wire-filter"]', "cancelOrder");
-    const tick = await priceTick();
-    const bid = await bookPrice(5);
-    const vtOrderId = await sendFromTicket({ direction: "LONG", offset: "OPEN", type: "LIMIT", price: onTick(bid * 0.9, tick), volume: "1" });
-    const cancel = page.locator(`.orders button.cancel[data-order="${vtOrderId}"]`);
-    await cancel.waitFor({ state: "visible" });
-    await cancel.click();
-    await page.waitForFunction((id) => document.querySelector(".ticket-result")?.textContent?.startsWith(`${id} CANCELLED`), vtOrderId);
+    const vtOrderId = await placeAndCancelFarOrder();
     const rtt = await page.evaluate(() => {
       const row = [...document.querySelectorAll<HTMLTableRowElement>(".wire-table tbody tr:not(.empty)")].find((tr) => tr.cells[3]?.textContent === "result");
       return Number.parseFloat(row?.cells[6]?.textContent ?? "NaN");
