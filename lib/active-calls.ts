@@ -11,6 +11,8 @@ import { MAX_TIMER_MS } from "./wire.ts";
 export class ActiveCall {
   readonly peer: PeerId;
   readonly id: number;
+  /** Size of the request frame: what this call counts against the bytes-in-flight budgets. */
+  readonly bytes: number;
   readonly #deadline: number | undefined;
   #controller: AbortController | undefined;
   #timer: ReturnType<typeof setTimeout> | undefined;
@@ -18,9 +20,10 @@ export class ActiveCall {
   #released = false;
   #onDeadline: () => void;
 
-  constructor(peer: PeerId, id: number, timeoutMs: number, onDeadline: () => void) {
+  constructor(peer: PeerId, id: number, bytes: number, timeoutMs: number, onDeadline: () => void) {
     this.peer = peer;
     this.id = id;
+    this.bytes = bytes;
     this.#deadline = timeoutMs > 0 ? performance.now() + timeoutMs : undefined;
     this.#onDeadline = onDeadline;
   }
@@ -56,38 +59,67 @@ export class ActiveCall {
   }
 }
 
-/** The calls in flight, by peer then id, so a peer's calls can be found without scanning all. */
+/** One peer's calls in flight and the request bytes they hold. */
+class PeerCalls {
+  readonly calls = new Map<number, ActiveCall>();
+  bytes = 0;
+}
+
+/**
+ * The calls in flight, by peer then id, so a peer's calls can be found without scanning all;
+ * with counts and bytes per peer and in total, for the budgets.
+ */
 export class ActiveCalls {
-  readonly #byPeer = new Map<PeerId, Map<number, ActiveCall>>();
-  /** A peer's emptied map, kept for the next peer: a caller making one call at a time would otherwise cost a Map per call. */
-  #spare: Map<number, ActiveCall> | undefined;
+  readonly #byPeer = new Map<PeerId, PeerCalls>();
+  /** A peer's emptied entry, kept for the next peer: a caller making one call at a time would otherwise cost a Map per call. */
+  #spare: PeerCalls | undefined;
+  #count = 0;
+  #bytes = 0;
 
   get(peer: PeerId, id: number): ActiveCall | undefined {
-    return this.#byPeer.get(peer)?.get(id);
+    return this.#byPeer.get(peer)?.calls.get(id);
   }
 
-  count(peer: PeerId): number {
-    return this.#byPeer.get(peer)?.size ?? 0;
+  /** Calls in flight for one peer, or for all. */
+  count(peer?: PeerId): number {
+    return peer === undefined ? this.#count : (this.#byPeer.get(peer)?.calls.size ?? 0);
+  }
+
+  /** Request bytes held by one peer's calls, or by all. */
+  bytes(peer?: PeerId): number {
+    return peer === undefined ? this.#bytes : (this.#byPeer.get(peer)?.bytes ?? 0);
+  }
+
+  /** Peers with calls in flight. */
+  get peers(): number {
+    return this.#byPeer.size;
   }
 
   add(call: ActiveCall): void {
-    let calls = this.#byPeer.get(call.peer);
-    if (!calls) {
-      calls = this.#spare ?? new Map();
+    let entry = this.#byPeer.get(call.peer);
+    if (!entry) {
+      entry = this.#spare ?? new PeerCalls();
       this.#spare = undefined;
-      this.#byPeer.set(call.peer, calls);
+      this.#byPeer.set(call.peer, entry);
     }
-    calls.set(call.id, call);
+    entry.calls.set(call.id, call);
+    entry.bytes += call.bytes;
+    this.#count++;
+    this.#bytes += call.bytes;
   }
 
   /** Removes the call if it is still this one; returns whether it was. */
   remove(call: ActiveCall): boolean {
-    const calls = this.#byPeer.get(call.peer);
-    if (calls?.get(call.id) !== call) return false;
-    calls.delete(call.id);
-    if (calls.size === 0) {
+    const entry = this.#byPeer.get(call.peer);
+    if (entry?.calls.get(call.id) !== call) return false;
+    entry.calls.delete(call.id);
+    entry.bytes -= call.bytes;
+    this.#count--;
+    this.#bytes -= call.bytes;
+    if (entry.calls.size === 0) {
       this.#byPeer.delete(call.peer);
-      this.#spare = calls;
+      entry.bytes = 0;
+      this.#spare = entry;
     }
     call.release();
     return true;
@@ -95,11 +127,15 @@ export class ActiveCalls {
 
   /** Removes and returns every call of one peer, or of all peers. */
   takeAll(peer?: PeerId): ActiveCall[] {
-    const groups = peer === undefined ? [...this.#byPeer.values()] : [this.#byPeer.get(peer) ?? new Map<number, ActiveCall>()];
+    const entries = peer === undefined ? [...this.#byPeer.values()] : [this.#byPeer.get(peer)].filter((e) => e !== undefined);
     if (peer === undefined) this.#byPeer.clear();
     else this.#byPeer.delete(peer);
-    const calls = groups.flatMap((group) => [...group.values()]);
-    for (const call of calls) call.release();
+    const calls = entries.flatMap((entry) => [...entry.calls.values()]);
+    for (const call of calls) {
+      this.#count--;
+      this.#bytes -= call.bytes;
+      call.release();
+    }
     return calls;
   }
 }

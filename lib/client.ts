@@ -1,3 +1,5 @@
+import { argumentProblem, type ArgumentLimits } from "./argument-limits.ts";
+import { DEFAULT_BUDGETS } from "./budgets.ts";
 import { msgpackCodec, type Codec } from "./codec.ts";
 import { errorMessage, RpcError } from "./errors.ts";
 import { consoleLogger, unrefTimer, type Logger } from "./logger.ts";
@@ -37,6 +39,13 @@ export interface RpcClientOptions {
   maxInFlight?: number;
   /** Largest request this client sends. Default 4 MiB. */
   maxMessageBytes?: number;
+  /**
+   * Arguments per call and their nesting depth, checked before sending so a call the server
+   * would refuse fails at once with INVALID_ARGUMENT. Keep them equal to the server's. Defaults
+   * 1024 and 32, as the server's.
+   */
+  maxArgs?: number;
+  maxDepth?: number;
   logger?: Logger;
 }
 
@@ -83,6 +92,7 @@ export class RpcClient {
   readonly #toleranceMs: number;
   readonly #maxInFlight: number;
   readonly #maxMessageBytes: number;
+  readonly #argumentLimits: ArgumentLimits;
   readonly #logger: Logger;
   readonly #pending = new Map<number, PendingCall>();
   readonly #deadlines = new Map<number, DeadlineGroup>();
@@ -106,6 +116,10 @@ export class RpcClient {
     this.#livenessOn = this.#toleranceMs > 0;
     this.#maxInFlight = options.maxInFlight ?? 10_000;
     this.#maxMessageBytes = options.maxMessageBytes ?? DEFAULT_MAX_MESSAGE_BYTES;
+    this.#argumentLimits = {
+      maxArgs: options.maxArgs ?? DEFAULT_BUDGETS.maxArgs,
+      maxDepth: options.maxDepth ?? DEFAULT_BUDGETS.maxDepth,
+    };
     this.#logger = options.logger ?? consoleLogger;
   }
 
@@ -200,6 +214,8 @@ export class RpcClient {
     const id = this.#nextId++;
     const timeoutMs = Math.min(options.timeoutMs ?? this.#timeoutMs, MAX_TIMER_MS);
     if (!(timeoutMs >= 0)) return Promise.reject(new RangeError("timeoutMs must be a non-negative number"));
+    const badArguments = argumentProblem(args, this.#argumentLimits);
+    if (badArguments !== undefined) return refuse("INVALID_ARGUMENT", badArguments);
     let frame: Uint8Array;
     try {
       // The request array is built here rather than through toArray(): one object less per call.

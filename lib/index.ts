@@ -1,4 +1,12 @@
-export { RpcServer, type CallContext, type Handler, type RegisterOptions, type RpcServerOptions } from "./server.ts";
+export {
+  RpcServer,
+  type CallContext,
+  type Handler,
+  type RegisterOptions,
+  type RpcServerOptions,
+  type RpcServerStats,
+} from "./server.ts";
+export { DEFAULT_BUDGETS, type Budgets } from "./budgets.ts";
 export {
   RpcClient,
   type CallOptions,

@@ -1,12 +1,14 @@
 import type { StandardSchemaV1 } from "@standard-schema/spec";
 import { ActiveCall, ActiveCalls } from "./active-calls.ts";
+import { argumentProblem, type ArgumentLimits } from "./argument-limits.ts";
+import { DEFAULT_BUDGETS } from "./budgets.ts";
 import { msgpackCodec, type Codec } from "./codec.ts";
 import { errorMessage, RpcError, type RpcCode } from "./errors.ts";
 import { consoleLogger, unrefTimer, type Logger } from "./logger.ts";
+import { PeerLogLimiter } from "./peer-log-limiter.ts";
 import type { PeerId, ServerTransport } from "./transport.ts";
 import {
   fromArray,
-  DEFAULT_MAX_MESSAGE_BYTES,
   HEARTBEAT_TOPIC,
   Kind,
   MalformedFrameError,
@@ -49,7 +51,39 @@ export interface RpcServerOptions {
   maxMessageBytes?: number;
   /** Calls one peer may have in flight; more are answered RESOURCE_EXHAUSTED. Default 1000. */
   maxInFlightPerPeer?: number;
+  /** Request bytes one peer's calls in flight may hold; more is answered RESOURCE_EXHAUSTED. Default 16 MiB. */
+  maxInFlightBytesPerPeer?: number;
+  /** Calls in flight for all peers together; more are answered RESOURCE_EXHAUSTED. Default 10 000. */
+  maxInFlight?: number;
+  /** Request bytes held by all calls in flight together; more is answered RESOURCE_EXHAUSTED. Default 64 MiB. */
+  maxInFlightBytes?: number;
+  /** Arguments one call may pass; more are answered INVALID_ARGUMENT. Default 1024. */
+  maxArgs?: number;
+  /** How deeply arrays and maps may nest in a call's arguments; deeper is INVALID_ARGUMENT. Default 32. */
+  maxDepth?: number;
   logger?: Logger;
+}
+
+/** What a server holds and what it refused, for monitoring (README "Limits and budgets"). */
+export interface RpcServerStats {
+  callsInFlight: number;
+  /** Request bytes held by the calls in flight. */
+  requestBytesInFlight: number;
+  peersWithCalls: number;
+  /** Calls answered RESOURCE_EXHAUSTED because a budget was full. */
+  callsRefused: number;
+  /** Calls answered INVALID_ARGUMENT for too many or too deeply nested arguments. */
+  argumentsRefused: number;
+  /** Frames that did not decode or had the wrong shape. */
+  malformedFrames: number;
+  /** Frames dropped unread: over maxMessageBytes, or arriving while the server was not running. */
+  framesDropped: number;
+  /** Calls aborted because their caller left. */
+  callsAbortedByDeparture: number;
+  /** Log lines about misbehaving peers held back by the per-peer rate limit. */
+  logLinesHeldBack: number;
+  /** The transport's own counters (connections refused, events dropped…), when it keeps any. */
+  transport: Readonly<Record<string, number>>;
 }
 
 type ServerState = "stopped" | "starting" | "running" | "stopping";
@@ -66,7 +100,13 @@ export class RpcServer {
   readonly #heartbeatMs: number;
   readonly #maxMessageBytes: number;
   readonly #maxInFlightPerPeer: number;
+  readonly #maxInFlightBytesPerPeer: number;
+  readonly #maxInFlight: number;
+  readonly #maxInFlightBytes: number;
+  readonly #argumentLimits: ArgumentLimits;
   readonly #logger: Logger;
+  readonly #peerLog: PeerLogLimiter;
+  readonly #counts = { callsRefused: 0, argumentsRefused: 0, malformedFrames: 0, framesDropped: 0, callsAbortedByDeparture: 0 };
   readonly #functions: Map<string, Registration>;
   readonly #active = new ActiveCalls();
   #heartbeat: ReturnType<typeof setInterval> | undefined;
@@ -78,9 +118,17 @@ export class RpcServer {
     this.#transport = options.transport;
     this.#codec = options.codec ?? msgpackCodec();
     this.#heartbeatMs = options.heartbeatMs ?? 1000;
-    this.#maxMessageBytes = options.maxMessageBytes ?? DEFAULT_MAX_MESSAGE_BYTES;
-    this.#maxInFlightPerPeer = options.maxInFlightPerPeer ?? 1000;
+    this.#maxMessageBytes = options.maxMessageBytes ?? DEFAULT_BUDGETS.maxMessageBytes;
+    this.#maxInFlightPerPeer = options.maxInFlightPerPeer ?? DEFAULT_BUDGETS.maxInFlightPerPeer;
+    this.#maxInFlightBytesPerPeer = options.maxInFlightBytesPerPeer ?? DEFAULT_BUDGETS.maxInFlightBytesPerPeer;
+    this.#maxInFlight = options.maxInFlight ?? DEFAULT_BUDGETS.maxInFlight;
+    this.#maxInFlightBytes = options.maxInFlightBytes ?? DEFAULT_BUDGETS.maxInFlightBytes;
+    this.#argumentLimits = {
+      maxArgs: options.maxArgs ?? DEFAULT_BUDGETS.maxArgs,
+      maxDepth: options.maxDepth ?? DEFAULT_BUDGETS.maxDepth,
+    };
     this.#logger = options.logger ?? consoleLogger;
+    this.#peerLog = new PeerLogLimiter(this.#logger, DEFAULT_BUDGETS.logLinesPerPeer, DEFAULT_BUDGETS.logWindowMs);
     // The ping tells a starting client the heartbeat interval, so it can pace its liveness check.
     const ping: Registration = { fn: () => ({ heartbeatMs: this.#heartbeatMs }), input: undefined };
     this.#functions = new Map([[PING_FUNCTION, ping]]);
@@ -106,6 +154,18 @@ export class RpcServer {
 
   get running(): boolean {
     return this.#state === "running";
+  }
+
+  /** What the server holds now and what it has refused since it was made. */
+  get stats(): RpcServerStats {
+    return {
+      callsInFlight: this.#active.count(),
+      requestBytesInFlight: this.#active.bytes(),
+      peersWithCalls: this.#active.peers,
+      ...this.#counts,
+      logLinesHeldBack: this.#peerLog.suppressed,
+      transport: { ...this.#transport.stats },
+    };
   }
 
   /** Listen on the transport. Requests that arrive while it starts are served. */
@@ -134,7 +194,7 @@ export class RpcServer {
     try {
       await this.#transport.listen({
         request: (frame, peer) => this.#onRequest(frame, peer),
-        peerClosed: (peer) => this.#abortPeer(peer, "Caller disconnected"),
+        peerClosed: (peer) => this.#peerGone(peer),
       });
     } catch (error) {
       this.#state = "stopped";
@@ -186,11 +246,13 @@ export class RpcServer {
 
   #onRequest(frame: Uint8Array, peer: PeerId): void {
     if (this.#state !== "running" && this.#state !== "starting") {
-      this.#logger.warn(`Dropped a frame from ${peer}: server is ${this.#state}`);
+      this.#counts.framesDropped++;
+      this.#peerLog.warn(peer, `Dropped a frame from ${peer}: server is ${this.#state}`);
       return;
     }
     if (frame.byteLength > this.#maxMessageBytes) {
-      this.#logger.warn(`Dropped a ${frame.byteLength}-byte frame from ${peer}: exceeds maxMessageBytes ${this.#maxMessageBytes}`);
+      this.#counts.framesDropped++;
+      this.#peerLog.warn(peer, `Dropped a ${frame.byteLength}-byte frame from ${peer}: exceeds maxMessageBytes ${this.#maxMessageBytes}`);
       return;
     }
     let message: Message;
@@ -198,18 +260,34 @@ export class RpcServer {
       message = fromArray(this.#codec.decode(frame));
     } catch (error) {
       const reason = error instanceof Error ? error.message : String(error);
-      this.#logger.warn(`Dropped a malformed frame from ${peer}: ${reason}`);
+      this.#counts.malformedFrames++;
+      this.#peerLog.warn(peer, `Dropped a malformed frame from ${peer}: ${reason}`);
       if (error instanceof MalformedFrameError && error.id !== undefined) {
         this.#replyError(peer, error.id, "INVALID_ARGUMENT", `Malformed request: ${reason}`);
       }
       return;
     }
-    if (message.kind === "request") this.#serve(message, peer);
+    if (message.kind === "request") this.#serve(message, peer, frame.byteLength);
     else if (message.kind === "cancel") this.#cancel(peer, message.id);
-    else this.#logger.warn(`Dropped a ${message.kind} frame from ${peer}: not a client message`);
+    else {
+      this.#counts.malformedFrames++;
+      this.#peerLog.warn(peer, `Dropped a ${message.kind} frame from ${peer}: not a client message`);
+    }
   }
 
-  #serve(request: RequestMessage, peer: PeerId): void {
+  /** Why a call of `bytes` from `peer` does not fit the budgets now, or undefined when it does. */
+  #overBudget(peer: PeerId, bytes: number): string | undefined {
+    const active = this.#active;
+    if (active.count(peer) >= this.#maxInFlightPerPeer) return `Too many calls in flight from one caller (${this.#maxInFlightPerPeer})`;
+    if (active.bytes(peer) + bytes > this.#maxInFlightBytesPerPeer) {
+      return `Calls in flight from one caller would hold more than ${this.#maxInFlightBytesPerPeer} bytes`;
+    }
+    if (active.count() >= this.#maxInFlight) return `Too many calls in flight on this server (${this.#maxInFlight})`;
+    if (active.bytes() + bytes > this.#maxInFlightBytes) return `Calls in flight on this server would hold more than ${this.#maxInFlightBytes} bytes`;
+    return undefined;
+  }
+
+  #serve(request: RequestMessage, peer: PeerId, bytes: number): void {
     const registration = this.#functions.get(request.name);
     if (!registration) {
       this.#replyError(peer, request.id, "NOT_FOUND", `No function named "${request.name}"`);
@@ -219,11 +297,19 @@ export class RpcServer {
       this.#replyError(peer, request.id, "INVALID_ARGUMENT", `Call id ${request.id} is already in flight`);
       return;
     }
-    if (this.#active.count(peer) >= this.#maxInFlightPerPeer) {
-      this.#replyError(peer, request.id, "RESOURCE_EXHAUSTED", `Too many calls in flight from one caller (${this.#maxInFlightPerPeer})`);
+    const overBudget = this.#overBudget(peer, bytes);
+    if (overBudget !== undefined) {
+      this.#counts.callsRefused++;
+      this.#replyError(peer, request.id, "RESOURCE_EXHAUSTED", overBudget);
       return;
     }
-    const call: ActiveCall = new ActiveCall(peer, request.id, request.timeoutMs, () => {
+    const badArguments = argumentProblem(request.args, this.#argumentLimits);
+    if (badArguments !== undefined) {
+      this.#counts.argumentsRefused++;
+      this.#replyError(peer, request.id, "INVALID_ARGUMENT", badArguments);
+      return;
+    }
+    const call: ActiveCall = new ActiveCall(peer, request.id, bytes, request.timeoutMs, () => {
       if (this.#active.remove(call)) call.abort(new RpcError("TIMEOUT", `Deadline of ${request.timeoutMs} ms exceeded`));
     });
     this.#active.add(call);
@@ -296,8 +382,12 @@ export class RpcServer {
     if (call && this.#active.remove(call)) call.abort(new RpcError("CANCELLED", "Cancelled by the caller"));
   }
 
-  #abortPeer(peer: PeerId, reason: string): void {
-    for (const call of this.#active.takeAll(peer)) call.abort(new RpcError("CANCELLED", reason));
+  /** The transport saw the caller leave: its calls are aborted and everything held for it freed. */
+  #peerGone(peer: PeerId): void {
+    const calls = this.#active.takeAll(peer);
+    this.#counts.callsAbortedByDeparture += calls.length;
+    for (const call of calls) call.abort(new RpcError("CANCELLED", "Caller disconnected"));
+    this.#peerLog.forget(peer);
   }
 
   #replyError(peer: PeerId, id: number, code: RpcCode, message: string): void {

@@ -28,6 +28,8 @@ export interface ServerTransport {
   publish(topic: string, frame: Uint8Array): void;
   /** Release every socket, port and timer. Idempotent. */
   close(): Promise<void>;
+  /** The server transport's own counters, when it keeps any. */
+  readonly stats?: Readonly<Record<string, number>>;
 }
 
 /** What a client transport delivers upward. */

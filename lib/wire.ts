@@ -13,6 +13,7 @@
  * caller's deadline (relative, so clocks need not agree), 0 for none; `meta` is a map of strings.
  * Parsing checks the shape and returns plain data only.
  */
+import { DEFAULT_BUDGETS } from "./budgets.ts";
 import { isRpcCode, type RpcCode } from "./errors.ts";
 
 export const WIRE_VERSION = 1;
@@ -39,7 +40,7 @@ export type Meta = Record<string, string>;
  * Largest frame accepted or sent by default. Decoding can take many times a frame's size in
  * memory (an empty map is one byte on the wire), so this stays well below what a socket allows.
  */
-export const DEFAULT_MAX_MESSAGE_BYTES = 4 * 1024 * 1024;
+export const DEFAULT_MAX_MESSAGE_BYTES = DEFAULT_BUDGETS.maxMessageBytes;
 
 /** Longest delay timers accept (2^31 - 1 ms, about 24.8 days); longer ones would fire at once. */
 export const MAX_TIMER_MS = 2_147_483_647;
