@@ -2,6 +2,7 @@ import { argumentProblem, type ArgumentLimits } from "./argument-limits.ts";
 import { DEFAULT_BUDGETS } from "./budgets.ts";
 import { msgpackCodec, type Codec } from "./codec.ts";
 import { errorMessage, RpcError } from "./errors.ts";
+import { GapDetector, type Gap } from "./gap-detector.ts";
 import { consoleLogger, unrefTimer, type Logger } from "./logger.ts";
 import type { ClientTransport } from "./transport.ts";
 import {
@@ -12,6 +13,7 @@ import {
   MAX_TIMER_MS,
   PING_FUNCTION,
   RESERVED_TOPIC_PREFIX,
+  STREAMS_FUNCTION,
   toArray,
   WIRE_VERSION,
   type Message,
@@ -52,7 +54,14 @@ export interface RpcClientOptions {
 export type ConnectionState = "idle" | "connecting" | "connected" | "disconnected";
 export type TopicHandler = (topic: string, data: unknown) => void;
 
-type ClientEvents = { connected: () => void; disconnected: (reason: string) => void };
+type ClientEvents = {
+  connected: () => void;
+  disconnected: (reason: string) => void;
+  /** Events of a stream our subscriptions cover did not arrive (lost on the way, or skipped for a slow subscriber). */
+  gap: (gap: Gap) => void;
+  /** The server restarted (a new epoch): what it published before is gone. */
+  restart: (epoch: number) => void;
+};
 
 interface PendingCall {
   resolve(value: unknown): void;
@@ -97,7 +106,19 @@ export class RpcClient {
   readonly #pending = new Map<number, PendingCall>();
   readonly #deadlines = new Map<number, DeadlineGroup>();
   readonly #subscriptions = new Map<string, Set<TopicHandler>>();
-  readonly #listeners: { [E in keyof ClientEvents]: Set<ClientEvents[E]> } = { connected: new Set(), disconnected: new Set() };
+  readonly #listeners: { [E in keyof ClientEvents]: Set<ClientEvents[E]> } = {
+    connected: new Set(),
+    disconnected: new Set(),
+    gap: new Set(),
+    restart: new Set(),
+  };
+  readonly #gaps = new GapDetector(
+    () => this.#subscriptions.keys(),
+    (gap) => this.#emit("gap", gap),
+    (epoch) => this.#emit("restart", epoch),
+  );
+  /** Starting points being fetched for new prefixes; `synced()` waits for them. */
+  readonly #syncing = new Set<Promise<void>>();
   #state: ConnectionState = "idle";
   #nextId = 1;
   #liveness: ReturnType<typeof setTimeout> | undefined;
@@ -145,14 +166,18 @@ export class RpcClient {
     }
     if (generation !== this.#generation) return; // stopped while connecting
     for (const prefix of this.#subscriptions.keys()) this.#transport.subscribe(prefix);
+    const followsGaps = this.#listeners.gap.size > 0;
+    if (followsGaps) this.#sync([...this.#subscriptions.keys()]);
+    // Heartbeats also name the streams published lately: a client following gaps hears them even with liveness off.
+    if (this.#livenessOn || followsGaps) this.#transport.subscribe(HEARTBEAT_TOPIC);
     if (!this.#livenessOn) return this.#alive();
-    this.#transport.subscribe(HEARTBEAT_TOPIC);
     this.#armLiveness();
     // One round trip tells us the server is there, without waiting for its next heartbeat,
     // and how often it beats: a server that sends no heartbeats turns our liveness check off.
-    this.call<{ heartbeatMs?: unknown }>(PING_FUNCTION, [], { timeoutMs: this.#toleranceMs }).then(
+    this.call<{ heartbeatMs?: unknown; epoch?: unknown }>(PING_FUNCTION, [], { timeoutMs: this.#toleranceMs }).then(
       (pong) => {
         if (generation !== this.#generation) return;
+        if (typeof pong?.epoch === "number") this.#gaps.epochSeen(pong.epoch);
         if (pong?.heartbeatMs === 0) {
           this.#livenessOn = false;
           clearTimeout(this.#liveness);
@@ -192,8 +217,15 @@ export class RpcClient {
     await this.#transport.close();
   }
 
+  /**
+   * Listen to `connected`, `disconnected`, `gap` or `restart`. While anyone listens to `gap`,
+   * each new subscription asks the server where its streams stand (one `$tw.streams` call), so
+   * that even the first event after subscribing can be missed and reported.
+   */
   on<E extends keyof ClientEvents>(event: E, listener: ClientEvents[E]): () => void {
+    const firstGapListener = event === "gap" && this.#listeners.gap.size === 0;
     this.#listeners[event].add(listener);
+    if (firstGapListener && this.#state !== "idle") this.#sync([...this.#subscriptions.keys()]);
     return () => this.#listeners[event].delete(listener);
   }
 
@@ -306,7 +338,11 @@ export class RpcClient {
     if (!handlers) {
       handlers = new Set();
       this.#subscriptions.set(prefix, handlers);
-      if (this.#state !== "idle") this.#transport.subscribe(prefix);
+      this.#gaps.subscribed();
+      if (this.#state !== "idle") {
+        this.#transport.subscribe(prefix);
+        if (this.#listeners.gap.size > 0) this.#sync([prefix]);
+      }
     }
     handlers.add(handler);
     return () => this.unsubscribe(prefix, handler);
@@ -320,7 +356,34 @@ export class RpcClient {
     else handlers.clear();
     if (handlers.size > 0) return;
     this.#subscriptions.delete(prefix);
+    this.#gaps.unsubscribed(prefix);
     if (this.#state !== "idle" && prefix !== HEARTBEAT_TOPIC) this.#transport.unsubscribe(prefix);
+  }
+
+  /**
+   * Resolves once the client knows where every subscribed stream starts, so a loss from then on
+   * is reported as a `gap`. Code that loads state and then follows events (RpcGateway) awaits it
+   * before loading.
+   */
+  async synced(): Promise<void> {
+    while (this.#syncing.size > 0) await Promise.all(this.#syncing);
+  }
+
+  /** Ask the server where the streams under `prefixes` stand. A server that cannot say is let be. */
+  #sync(prefixes: string[]): void {
+    const user = prefixes.filter((prefix) => !prefix.startsWith(RESERVED_TOPIC_PREFIX));
+    if (user.length === 0) return;
+    const generation = this.#generation;
+    const done: Promise<void> = this.call<{ epoch?: unknown; streams?: unknown }>(STREAMS_FUNCTION, [user], { timeoutMs: this.#timeoutMs })
+      .then(
+        (reply) => {
+          if (generation !== this.#generation || typeof reply?.epoch !== "number" || !Array.isArray(reply.streams)) return;
+          this.#gaps.baseline(reply.epoch, reply.streams, user.filter((prefix) => this.#subscriptions.has(prefix)));
+        },
+        () => {}, // not there (an older server) or not reachable: the first event sets the starting point
+      )
+      .finally(() => this.#syncing.delete(done));
+    this.#syncing.add(done);
   }
 
   #onReply(frame: Uint8Array): void {
@@ -357,9 +420,11 @@ export class RpcClient {
         if (!this.#linkDown) this.#alive();
       }
       else this.#lost("Server is stopping");
+      this.#gaps.heartbeat(message.epoch, message.recent);
       return;
     }
     if (message.kind !== "event") return;
+    this.#gaps.event(topic, message.seq, message.epoch, message.streamLength);
     const reserved = topic.startsWith(RESERVED_TOPIC_PREFIX);
     for (const [prefix, handlers] of this.#subscriptions) {
       if (!topic.startsWith(prefix) || (reserved && !prefix.startsWith(RESERVED_TOPIC_PREFIX))) continue;

@@ -4,6 +4,7 @@ import { argumentProblem, type ArgumentLimits } from "./argument-limits.ts";
 import { DEFAULT_BUDGETS } from "./budgets.ts";
 import { msgpackCodec, type Codec } from "./codec.ts";
 import { errorMessage, RpcError, type RpcCode } from "./errors.ts";
+import { EventSequences } from "./event-sequences.ts";
 import { consoleLogger, unrefTimer, type Logger } from "./logger.ts";
 import { PeerLogLimiter } from "./peer-log-limiter.ts";
 import type { PeerId, ServerTransport } from "./transport.ts";
@@ -14,6 +15,7 @@ import {
   MalformedFrameError,
   PING_FUNCTION,
   RESERVED_FUNCTION_PREFIX,
+  STREAMS_FUNCTION,
   RESERVED_TOPIC_PREFIX,
   toArray,
   WIRE_VERSION,
@@ -86,6 +88,20 @@ export interface RpcServerStats {
   transport: Readonly<Record<string, number>>;
 }
 
+export interface PublishOptions {
+  /**
+   * The stream the event is numbered in: a prefix of the topic (default: the topic itself).
+   * Group per-entity topics so subscribers to the group can tell a lost event
+   * (`eOrder.SIM.` for `eOrder.SIM.7`, `eOrder.SIM.8`…); the server keeps one counter per stream.
+   */
+  stream?: string;
+  /**
+   * Only the latest value counts (market data): a lost event needs no recovery, since the next one
+   * replaces it. Such streams are numbered but not announced in heartbeats.
+   */
+  latestValue?: boolean;
+}
+
 type ServerState = "stopped" | "starting" | "running" | "stopping";
 
 interface Registration {
@@ -109,6 +125,7 @@ export class RpcServer {
   readonly #counts = { callsRefused: 0, argumentsRefused: 0, malformedFrames: 0, framesDropped: 0, callsAbortedByDeparture: 0 };
   readonly #functions: Map<string, Registration>;
   readonly #active = new ActiveCalls();
+  readonly #sequences = new EventSequences();
   #heartbeat: ReturnType<typeof setInterval> | undefined;
   #state: ServerState = "stopped";
   /** The start() or stop() under way, so the other one can wait for it. */
@@ -130,8 +147,18 @@ export class RpcServer {
     this.#logger = options.logger ?? consoleLogger;
     this.#peerLog = new PeerLogLimiter(this.#logger, DEFAULT_BUDGETS.logLinesPerPeer, DEFAULT_BUDGETS.logWindowMs);
     // The ping tells a starting client the heartbeat interval, so it can pace its liveness check.
-    const ping: Registration = { fn: () => ({ heartbeatMs: this.#heartbeatMs }), input: undefined };
-    this.#functions = new Map([[PING_FUNCTION, ping]]);
+    const ping: Registration = { fn: () => ({ heartbeatMs: this.#heartbeatMs, epoch: this.#sequences.epoch }), input: undefined };
+    // A subscriber's starting point: the last seq of the streams under its prefixes.
+    const streams: Registration = {
+      fn: (prefixes: unknown) => {
+        if (!Array.isArray(prefixes) || !prefixes.every((p) => typeof p === "string")) {
+          throw new RpcError("INVALID_ARGUMENT", "Expected an array of topic prefixes");
+        }
+        return { epoch: this.#sequences.epoch, streams: this.#sequences.snapshot(prefixes) };
+      },
+      input: undefined,
+    };
+    this.#functions = new Map([[PING_FUNCTION, ping], [STREAMS_FUNCTION, streams]]);
   }
 
   /** Serve `fn` under `name`. The handler gets the call's arguments, then a CallContext. */
@@ -191,6 +218,7 @@ export class RpcServer {
   async #start(): Promise<void> {
     if (this.#state !== "stopped") return;
     this.#state = "starting";
+    this.#sequences.restart();
     try {
       await this.#transport.listen({
         request: (frame, peer) => this.#onRequest(frame, peer),
@@ -229,19 +257,32 @@ export class RpcServer {
    * Send `data` to every client subscribed to a prefix of `topic`. Throws RpcError
    * RESOURCE_EXHAUSTED if the encoded event exceeds maxMessageBytes.
    */
-  publish(topic: string, data: unknown): void {
+  publish(topic: string, data: unknown, options?: PublishOptions): void {
     if (typeof topic !== "string") throw new TypeError("Topic must be a string");
     if (topic.startsWith(RESERVED_TOPIC_PREFIX)) throw new TypeError(`Topics starting with "${RESERVED_TOPIC_PREFIX}" are reserved`);
+    const stream = options?.stream ?? topic;
+    if (stream !== topic && (typeof stream !== "string" || !topic.startsWith(stream))) {
+      throw new TypeError(`Stream ${JSON.stringify(stream)} is not a prefix of topic ${JSON.stringify(topic)}`);
+    }
     if (this.#state !== "running") throw new RpcError("UNAVAILABLE", "Server is not running");
-    const frame = this.#codec.encode([WIRE_VERSION, Kind.event, data]); // toArray() without the message object
+    const sequences = this.#sequences;
+    const seq = sequences.following(stream);
+    // toArray() without the message object
+    const frame = this.#codec.encode(
+      stream === topic
+        ? [WIRE_VERSION, Kind.event, data, seq, sequences.epoch]
+        : [WIRE_VERSION, Kind.event, data, seq, sequences.epoch, stream.length],
+    );
     if (frame.byteLength > this.#maxMessageBytes) {
       throw new RpcError("RESOURCE_EXHAUSTED", `Event of ${frame.byteLength} bytes exceeds maxMessageBytes ${this.#maxMessageBytes}`);
     }
+    sequences.sent(stream, seq, options?.latestValue !== true);
     this.#transport.publish(topic, frame);
   }
 
   #beat(state: "alive" | "stopping"): void {
-    this.#send(() => this.#transport.publish(HEARTBEAT_TOPIC, this.#encode({ kind: "heartbeat", state })));
+    const heartbeat = { kind: "heartbeat", state, epoch: this.#sequences.epoch, recent: this.#sequences.beat() } as const;
+    this.#send(() => this.#transport.publish(HEARTBEAT_TOPIC, this.#encode(heartbeat)));
   }
 
   #onRequest(frame: Uint8Array, peer: PeerId): void {

@@ -6,11 +6,18 @@
  *   [1, 1, id]                                cancel     (client → server)
  *   [1, 2, id, value]                         result     (server → client)
  *   [1, 3, id, code, message]                 error      (server → client)
- *   [1, 4, data]                              event      (broadcast; the topic travels beside it)
- *   [1, 5, state]                             heartbeat  (broadcast on HEARTBEAT_TOPIC)
+ *   [1, 4, data, seq, epoch, streamLength?]   event      (broadcast; the topic travels beside it)
+ *   [1, 5, state, epoch, recent]              heartbeat  (broadcast on HEARTBEAT_TOPIC)
  *
  * `id` is a non-negative integer chosen by the client; `timeoutMs` is the time left until the
  * caller's deadline (relative, so clocks need not agree), 0 for none; `meta` is a map of strings.
+ *
+ * Events are numbered per stream: `seq` counts from 1 within the server's `epoch` (a random
+ * number per server start). A stream is the topic itself, or a prefix of it the publisher chose
+ * (`eOrder.SIM.` for every order of one account): `streamLength` is that prefix's length in
+ * UTF-16 units, absent when the stream is the whole topic. A heartbeat carries the epoch and the
+ * last `seq` of each stream published lately (`[stream, seq, stream, seq…]`, or nil), so a
+ * subscriber also learns of a lost event that nothing followed.
  * Parsing checks the shape and returns plain data only.
  */
 import { DEFAULT_BUDGETS } from "./budgets.ts";
@@ -33,6 +40,8 @@ export const HEARTBEAT_TOPIC = "$tw.heartbeat";
 /** Function names starting with `$` are the framework's too; `$tw.ping` answers "pong". */
 export const RESERVED_FUNCTION_PREFIX = "$";
 export const PING_FUNCTION = "$tw.ping";
+/** `$tw.streams(prefixes)` answers `{ epoch, streams: [stream, seq, …] }`: where a new subscriber starts counting. */
+export const STREAMS_FUNCTION = "$tw.streams";
 
 export type Meta = Record<string, string>;
 
@@ -56,8 +65,23 @@ export type RequestMessage = {
 export type CancelMessage = { kind: "cancel"; id: number };
 export type ResultMessage = { kind: "result"; id: number; value: unknown };
 export type ErrorMessage = { kind: "error"; id: number; code: RpcCode; message: string };
-export type EventMessage = { kind: "event"; data: unknown };
-export type HeartbeatMessage = { kind: "heartbeat"; state: "alive" | "stopping" };
+export type EventMessage = {
+  kind: "event";
+  data: unknown;
+  /** The event's number in its stream, from 1; 0 from a server that does not number events. */
+  seq: number;
+  epoch: number;
+  /** Length of the stream's prefix of the topic; undefined when the stream is the whole topic. */
+  streamLength: number | undefined;
+};
+export type HeartbeatMessage = {
+  kind: "heartbeat";
+  state: "alive" | "stopping";
+  /** 0 from a server that does not say. */
+  epoch: number;
+  /** Last seq of the streams published lately, by stream (on the wire `[stream, seq, stream, seq…]`, as a topic may be any string, "__proto__" too). */
+  recent: Map<string, number> | undefined;
+};
 
 export type ClientToServer = RequestMessage | CancelMessage;
 export type ServerToClient = ResultMessage | ErrorMessage;
@@ -88,9 +112,11 @@ export function toArray(message: Message): unknown[] {
     case "error":
       return [WIRE_VERSION, Kind.error, message.id, message.code, message.message];
     case "event":
-      return [WIRE_VERSION, Kind.event, message.data];
+      return message.streamLength === undefined
+        ? [WIRE_VERSION, Kind.event, message.data, message.seq, message.epoch]
+        : [WIRE_VERSION, Kind.event, message.data, message.seq, message.epoch, message.streamLength];
     case "heartbeat":
-      return [WIRE_VERSION, Kind.heartbeat, message.state];
+      return [WIRE_VERSION, Kind.heartbeat, message.state, message.epoch, message.recent ? [...message.recent].flat() : null];
   }
 }
 
@@ -120,12 +146,20 @@ export function fromArray(value: unknown): Message {
       if (!isRpcCode(code) || typeof message !== "string") throw new MalformedFrameError("Error reply has no valid code", id);
       return { kind: "error", id, code, message };
     }
-    case Kind.event:
-      return { kind: "event", data: value[2] };
+    case Kind.event: {
+      const [, , data, seq, epoch, streamLength] = value;
+      return {
+        kind: "event",
+        data,
+        seq: readCount(seq, "Event sequence"),
+        epoch: readCount(epoch, "Event epoch"),
+        streamLength: streamLength === undefined || streamLength === null ? undefined : readCount(streamLength, "Event stream length"),
+      };
+    }
     case Kind.heartbeat: {
-      const state = value[2];
+      const [, , state, epoch, recent] = value;
       if (state !== "alive" && state !== "stopping") throw new MalformedFrameError("Heartbeat has an unknown state");
-      return { kind: "heartbeat", state };
+      return { kind: "heartbeat", state, epoch: readCount(epoch, "Heartbeat epoch"), recent: readRecent(recent) };
     }
     default:
       throw new MalformedFrameError(`Unknown message kind ${String(kind)}`);
@@ -135,6 +169,25 @@ export function fromArray(value: unknown): Message {
 function readId(id: unknown): number {
   if (typeof id !== "number" || !Number.isSafeInteger(id) || id < 0) throw new MalformedFrameError("Message id is not a non-negative integer");
   return id;
+}
+
+/** A non-negative integer, or 0 when absent (a server that does not number its events). */
+function readCount(value: unknown, what: string): number {
+  if (value === undefined || value === null) return 0;
+  if (typeof value !== "number" || !Number.isSafeInteger(value) || value < 0) throw new MalformedFrameError(`${what} is not a non-negative integer`);
+  return value;
+}
+
+function readRecent(recent: unknown): Map<string, number> | undefined {
+  if (recent === undefined || recent === null) return undefined;
+  if (!Array.isArray(recent) || recent.length % 2 !== 0) throw new MalformedFrameError("Heartbeat streams are not [stream, seq] pairs");
+  const out = new Map<string, number>();
+  for (let i = 0; i < recent.length; i += 2) {
+    const stream: unknown = recent[i];
+    if (typeof stream !== "string") throw new MalformedFrameError("Heartbeat stream is not a string");
+    out.set(stream, readCount(recent[i + 1], "Heartbeat stream sequence"));
+  }
+  return out;
 }
 
 function readMeta(meta: unknown, id: number): Meta {
