@@ -2,20 +2,25 @@
 /**
  * The `tradewire` command line: serve, call, listen, keygen. Runs on Node (via bin/tradewire.js)
  * and on Deno (`deno run -A bin/tradewire.ts`). Exit codes: 0 done, 1 failed, 2 bad usage.
+ * Secrets come from files or the environment, never from argv (`ps` shows argv to every user).
  */
+import { existsSync, statSync } from "node:fs";
+import { dirname } from "node:path";
 import process from "node:process";
-import { parseArgs, type ParseArgsConfig } from "node:util";
 import { RpcClient, RpcError, RpcServer } from "../lib/index.ts";
 import { curveKeyPair, zmqClient, zmqServer, type EngineName } from "../transports/zeromq/index.ts";
+import { parseCommandLine, UsageError, type OptionSpecs } from "./args.ts";
 import { serveDemo } from "./demo-service.ts";
+import { parseArgument } from "./json-arguments.ts";
+import { readPublicKeyFile, readSecretKeyFile, writeKeyPair } from "./key-files.ts";
 import { serveSimulator } from "./sim-hook.ts";
+import { packageVersion } from "./version.ts";
 
 const DEFAULT_REQUEST = "tcp://127.0.0.1:2014";
 const DEFAULT_BROADCAST = "tcp://127.0.0.1:4102";
 
-class UsageError extends Error {
-  override name = "UsageError";
-}
+/** The longest timer Node and browsers keep (2^31 - 1 ms, about 24.8 days). */
+const MAX_TIMER_MS = 2 ** 31 - 1;
 
 const HELP = {
   main: `Usage: tradewire <command> [options]
@@ -24,7 +29,11 @@ Commands:
   serve             Start an RPC service on ZeroMQ (--demo: a small demo service)
   call FN [ARG…]    Call a function; prints the result as one JSON line
   listen [TOPIC]    Print broadcasts whose topic starts with TOPIC, one JSON line each
-  keygen            Print a new CURVE key pair (Z85) as one JSON line
+  keygen            Make a CURVE key pair (Z85): into files with --out DIR, or printed
+
+Options:
+  --version         Print the version
+  -h, --help        Show this help
 
 Run tradewire <command> --help for the options of a command.`,
   serve: `Usage: tradewire serve [--demo] [options]
@@ -40,21 +49,31 @@ Options:
   --rep ADDRESS          Request address to bind (default ${DEFAULT_REQUEST})
   --pub ADDRESS          Broadcast address to bind (default ${DEFAULT_BROADCAST})
   --engine NAME          ZeroMQ engine: native or zmtp (default: zmtp; native when CURVE is used)
-  --curve-secret-key KEY Require CURVE; the server's secret key from tradewire keygen
-                         (or set TRADEWIRE_CURVE_SECRET_KEY)
-  -h, --help             Show this help`,
+  --curve-secret-key-file PATH
+                         Require CURVE; the server's secret key, from tradewire keygen --out
+                         (the file must be readable by its owner only: chmod 600 PATH),
+                         or set TRADEWIRE_CURVE_SECRET_KEY. Never on the command line.
+  -h, --help             Show this help
+
+An address ipc://PATH needs PATH's folder to exist.`,
   call: `Usage: tradewire call FN [ARG…] [options]
 
 Each ARG is parsed as JSON (a word that is not JSON is taken as a string):
   tradewire call add 1 2          prints 3
+  tradewire call add -1 2         prints 1
   tradewire call echo '{"a":1}'   prints {"a":1}
+  tradewire call echo -- -x       prints "-x" (after --, every word is an ARG)
+Numbers beyond a double (1e400) and "__proto__" keys are refused (exit 2).
 
 Options:
   --req ADDRESS          Server request address (default ${DEFAULT_REQUEST})
   --sub ADDRESS          Server broadcast address (default ${DEFAULT_BROADCAST})
-  --timeout MS           Deadline of the call (default 5000)
+  --timeout MS           Deadline of the call (default 5000, at most ${MAX_TIMER_MS})
   --engine NAME          ZeroMQ engine: native or zmtp (default: zmtp; native when CURVE is used)
-  --curve-server-key KEY The server's CURVE public key (or set TRADEWIRE_CURVE_SERVER_KEY)
+  --curve-server-key KEY The server's CURVE public key (or set TRADEWIRE_CURVE_SERVER_KEY);
+                         a key starting with - is fine: --curve-server-key -abc… or =-abc…
+  --curve-server-key-file PATH
+                         The same, read from a file (the .pub file of tradewire keygen --out)
   -h, --help             Show this help`,
   listen: `Usage: tradewire listen [TOPIC] [options]
 
@@ -66,14 +85,22 @@ Options:
   --sub ADDRESS          Server broadcast address (default ${DEFAULT_BROADCAST})
   --count N              Exit after N events
   --engine NAME          ZeroMQ engine: native or zmtp (default: zmtp; native when CURVE is used)
-  --curve-server-key KEY The server's CURVE public key (or set TRADEWIRE_CURVE_SERVER_KEY)
+  --curve-server-key KEY The server's CURVE public key (or set TRADEWIRE_CURVE_SERVER_KEY);
+                         a key starting with - is fine: --curve-server-key -abc… or =-abc…
+  --curve-server-key-file PATH
+                         The same, read from a file (the .pub file of tradewire keygen --out)
   -h, --help             Show this help`,
-  keygen: `Usage: tradewire keygen
+  keygen: `Usage: tradewire keygen [--out DIR [--name NAME]]
 
-Prints {"publicKey":…,"secretKey":…}: give secretKey to tradewire serve --curve-secret-key,
-publicKey to clients as --curve-server-key.
+With --out, writes DIR/NAME.key (the secret key, mode 0600) and DIR/NAME.pub (the public key),
+never overwriting, and prints {"publicKey":…,"secretKeyFile":…,"publicKeyFile":…}:
+  tradewire serve --curve-secret-key-file DIR/NAME.key
+  tradewire call … --curve-server-key-file DIR/NAME.pub
+Without --out, prints {"publicKey":…,"secretKey":…}.
 
 Options:
+  --out DIR              Write the pair into DIR (created with mode 0700 if missing)
+  --name NAME            File name of the pair in DIR (default server)
   -h, --help             Show this help`,
 } as const;
 
@@ -84,8 +111,9 @@ const COMMON_CLIENT = {
   sub: { type: "string", default: DEFAULT_BROADCAST },
   engine: { type: "string" },
   "curve-server-key": { type: "string" },
+  "curve-server-key-file": { type: "string" },
   help: { type: "boolean", short: "h" },
-} as const satisfies ParseArgsConfig["options"];
+} as const satisfies OptionSpecs;
 
 const OPTIONS = {
   serve: {
@@ -93,13 +121,15 @@ const OPTIONS = {
     rep: { type: "string", default: DEFAULT_REQUEST },
     pub: { type: "string", default: DEFAULT_BROADCAST },
     engine: { type: "string" },
+    "curve-secret-key-file": { type: "string" },
+    // Refused with an explanation: a key in argv is visible to every local user.
     "curve-secret-key": { type: "string" },
     help: { type: "boolean", short: "h" },
   },
   call: { ...COMMON_CLIENT, timeout: { type: "string", default: "5000" } },
   listen: { ...COMMON_CLIENT, count: { type: "string" } },
-  keygen: { help: { type: "boolean", short: "h" } },
-} as const satisfies Record<Command, ParseArgsConfig["options"]>;
+  keygen: { out: { type: "string" }, name: { type: "string", default: "server" }, help: { type: "boolean", short: "h" } },
+} as const satisfies Record<Command, OptionSpecs>;
 
 function out(line: string): void {
   process.stdout.write(`${line}\n`);
@@ -115,19 +145,44 @@ function engineOption(value: string | undefined): EngineName | undefined {
   return value;
 }
 
-function positiveInteger(flag: string, value: string): number {
+function positiveInteger(flag: string, value: string, max = Number.MAX_SAFE_INTEGER): number {
   const number = Number(value);
   if (!Number.isInteger(number) || number <= 0) throw new UsageError(`${flag} must be a positive integer, got ${value}`);
+  if (number > max) throw new UsageError(`${flag} must be at most ${max}, got ${value}`);
   return number;
 }
 
-/** A word on the command line: JSON if it parses, otherwise the word itself as a string. */
-function parseArgument(word: string): unknown {
+const FLAG_OF_OPTION: Record<string, string> = {
+  req: "--req",
+  sub: "--sub",
+  rep: "--rep",
+  pub: "--pub",
+  "curve.serverKey": "The CURVE server key",
+  "curve.secretKey": "The CURVE secret key",
+};
+
+/**
+ * Build a transport; the checks it makes on its options (TypeError, RangeError: a malformed
+ * address or key) are bad usage here, told in the command line's words.
+ */
+function configured<T>(build: () => T): T {
   try {
-    return JSON.parse(word);
-  } catch {
-    return word;
+    return build();
+  } catch (error) {
+    if (!(error instanceof TypeError || error instanceof RangeError)) throw error;
+    const message = error.message
+      .replace(/^Options? ([\w.]+) and ([\w.]+)/, (_, a: string, b: string) => `${FLAG_OF_OPTION[a] ?? a} and ${FLAG_OF_OPTION[b] ?? b}`)
+      .replace(/^Option ([\w.]+)/, (_, a: string) => FLAG_OF_OPTION[a] ?? a);
+    throw new UsageError(message);
   }
+}
+
+/** libzmq and Node both fail obscurely (EACCES, "No such file") when an ipc socket's folder is missing. */
+function assertIpcFolder(address: string): void {
+  if (!address.startsWith("ipc://") || address.startsWith("ipc://@")) return;
+  const folder = dirname(address.slice("ipc://".length));
+  if (!existsSync(folder)) throw new Error(`Cannot bind ${address}: the folder ${folder} does not exist`);
+  if (!statSync(folder).isDirectory()) throw new Error(`Cannot bind ${address}: ${folder} is not a folder`);
 }
 
 /** Resolves on the first SIGINT or SIGTERM. */
@@ -143,17 +198,34 @@ function terminationSignal(): Promise<string> {
   });
 }
 
+/** The server's secret key: from --curve-secret-key-file or TRADEWIRE_CURVE_SECRET_KEY, never argv. */
+function serverSecretKey(values: Record<string, unknown>): string | undefined {
+  if (values["curve-secret-key"] !== undefined) {
+    throw new UsageError(
+      "--curve-secret-key is not accepted: a key on the command line is visible to every local user (ps). " +
+        "Use --curve-secret-key-file PATH (tradewire keygen --out DIR writes one) or set TRADEWIRE_CURVE_SECRET_KEY",
+    );
+  }
+  const file = values["curve-secret-key-file"] as string | undefined;
+  if (file !== undefined) return readSecretKeyFile(file, "--curve-secret-key-file");
+  return process.env.TRADEWIRE_CURVE_SECRET_KEY || undefined;
+}
+
 async function serve(values: Record<string, unknown>): Promise<number> {
-  const secretKey = (values["curve-secret-key"] as string | undefined) ?? process.env.TRADEWIRE_CURVE_SECRET_KEY;
+  const secretKey = serverSecretKey(values);
   const engine = engineOption(values.engine as string | undefined);
   const rep = values.rep as string;
   const pub = values.pub as string;
-  const transport = zmqServer({
-    rep,
-    pub,
-    ...(engine ? { engine } : {}),
-    ...(secretKey ? { curve: { secretKey } } : {}),
-  });
+  const transport = configured(() =>
+    zmqServer({
+      rep,
+      pub,
+      ...(engine ? { engine } : {}),
+      ...(secretKey ? { curve: { secretKey } } : {}),
+    }),
+  );
+  assertIpcFolder(rep);
+  assertIpcFolder(pub);
   const server = new RpcServer({ transport });
   const stopped = terminationSignal();
   let stopService: () => void | Promise<void>;
@@ -176,27 +248,39 @@ async function serve(values: Record<string, unknown>): Promise<number> {
   return 0;
 }
 
+/** The server's public key: --curve-server-key, --curve-server-key-file or TRADEWIRE_CURVE_SERVER_KEY. */
+function serverPublicKey(values: Record<string, unknown>): string | undefined {
+  const key = values["curve-server-key"] as string | undefined;
+  const file = values["curve-server-key-file"] as string | undefined;
+  if (key !== undefined && file !== undefined) throw new UsageError("Give --curve-server-key or --curve-server-key-file, not both");
+  if (file !== undefined) return readPublicKeyFile(file, "--curve-server-key-file");
+  return key ?? (process.env.TRADEWIRE_CURVE_SERVER_KEY || undefined);
+}
+
 function clientTransport(values: Record<string, unknown>) {
-  const serverKey = (values["curve-server-key"] as string | undefined) ?? process.env.TRADEWIRE_CURVE_SERVER_KEY;
+  const serverKey = serverPublicKey(values);
   const engine = engineOption(values.engine as string | undefined);
-  return zmqClient({
-    req: values.req as string,
-    sub: values.sub as string,
-    ...(engine ? { engine } : {}),
-    ...(serverKey ? { curve: { serverKey } } : {}),
-  });
+  return configured(() =>
+    zmqClient({
+      req: values.req as string,
+      sub: values.sub as string,
+      ...(engine ? { engine } : {}),
+      ...(serverKey ? { curve: { serverKey } } : {}),
+    }),
+  );
 }
 
 async function call(values: Record<string, unknown>, positionals: string[]): Promise<number> {
   const [name, ...words] = positionals;
   if (name === undefined) throw new UsageError("call needs a function name: tradewire call FN [ARG…]");
-  const timeoutMs = positiveInteger("--timeout", values.timeout as string);
+  const timeoutMs = positiveInteger("--timeout", values.timeout as string, MAX_TIMER_MS);
+  const args = words.map((word, index) => parseArgument(word, index + 1));
   const client = new RpcClient({ transport: clientTransport(values), timeoutMs, logger: quietLogger });
   let reached = false;
   client.on("connected", () => (reached = true));
   try {
     await client.start();
-    const result = await client.call(name, words.map(parseArgument)).catch((error: unknown) => {
+    const result = await client.call(name, args).catch((error: unknown) => {
       // Never heard from the server: say where we looked.
       if (!(error instanceof RpcError && error.code === "UNAVAILABLE" && !reached)) throw error;
       throw new RpcError("UNAVAILABLE", `${error.rawMessage} (is a tradewire server running at ${values.req as string}?)`, { cause: error });
@@ -233,8 +317,15 @@ async function listen(values: Record<string, unknown>, positionals: string[]): P
   }
 }
 
-async function keygen(): Promise<number> {
-  out(JSON.stringify(await curveKeyPair()));
+async function keygen(values: Record<string, unknown>): Promise<number> {
+  const pair = await curveKeyPair();
+  const dir = values.out as string | undefined;
+  if (dir === undefined) {
+    out(JSON.stringify(pair));
+    return 0;
+  }
+  const files = writeKeyPair(dir, values.name as string, pair);
+  out(JSON.stringify({ publicKey: pair.publicKey, ...files }));
   return 0;
 }
 
@@ -253,18 +344,17 @@ export async function main(argv: string[]): Promise<number> {
     out(HELP.main);
     return command === undefined ? 2 : 0;
   }
+  if (command === "--version" || command === "-V" || command === "version") {
+    out(packageVersion());
+    return 0;
+  }
   if (!(command in OPTIONS)) {
     err(`Unknown command ${JSON.stringify(command)}\n\n${HELP.main}`);
     return 2;
   }
   const name = command as Command;
   try {
-    let parsed;
-    try {
-      parsed = parseArgs({ args: rest, options: OPTIONS[name], allowPositionals: name === "call" || name === "listen", strict: true });
-    } catch (error) {
-      throw new UsageError(error instanceof Error ? error.message : String(error));
-    }
+    const parsed = parseCommandLine(rest, OPTIONS[name], name === "call" || name === "listen");
     const values = parsed.values as Record<string, unknown>;
     if (values.help) {
       out(HELP[name]);
@@ -278,7 +368,7 @@ export async function main(argv: string[]): Promise<number> {
       case "listen":
         return await listen(values, parsed.positionals);
       case "keygen":
-        return await keygen();
+        return await keygen(values);
     }
     return 2;
   } catch (error) {
