@@ -4,8 +4,10 @@ export {
   type Handler,
   type RegisterOptions,
   type RpcServerOptions,
+  type PublishOptions,
   type RpcServerStats,
 } from "./server.ts";
+export type { Gap } from "./gap-detector.ts";
 export { DEFAULT_BUDGETS, type Budgets } from "./budgets.ts";
 export {
   RpcClient,

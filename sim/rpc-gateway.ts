@@ -47,6 +47,9 @@ export class RpcGateway implements Gateway {
   /** Broadcasts that arrive while the initial load runs, applied after it (they are newer). */
   #buffer: Array<() => void> | undefined;
   #connected = false;
+  /** The load under way, if any; a reload asked for meanwhile runs once after it. */
+  #loading: Promise<void> | undefined;
+  #reloadAgain = false;
 
   constructor(options: RpcGatewayOptions) {
     this.client = options.client;
@@ -68,7 +71,8 @@ export class RpcGateway implements Gateway {
     this.#follow(EVENT_ACCOUNT + own, "account");
     this.#follow(EVENT_CONTRACT, "contract");
     this.#unsubscribe.push(this.client.subscribe(EVENT_LOG, (_topic, data) => this.#apply("log", data)));
-    // After a lost link, load everything again: broadcasts sent meanwhile are gone.
+    // After a lost link, a lost event or a server restart, load everything again: what was
+    // broadcast meanwhile is gone. Ticks need nothing: the next one replaces a lost one.
     let lost = false;
     this.#unsubscribe.push(
       this.client.on("disconnected", (reason) => {
@@ -78,14 +82,26 @@ export class RpcGateway implements Gateway {
       this.client.on("connected", () => {
         if (!lost) return;
         lost = false;
-        this.#load().catch(() => {});
+        this.#reload();
+      }),
+      this.client.on("gap", ({ stream, missed }) => {
+        if (!STATE_STREAMS.some((prefix) => stream.startsWith(prefix)) || lost) return;
+        this.#on.log(`${missed} event(s) lost on ${stream}: reloading`, LogLevel.WARNING);
+        this.#reload();
+      }),
+      this.client.on("restart", () => {
+        if (lost) return; // reloaded when the connection is back
+        this.#on.log("Server restarted: reloading", LogLevel.WARNING);
+        this.#reload();
       }),
     );
     try {
       await this.client.start();
       if (!this.remoteGateway) await this.#checkSingleAccount();
+      // Where the event streams stand first, then the state: a loss after this point is reported.
+      await this.client.synced();
       this.#on.log("Server connected, loading initial data");
-      await this.#load();
+      await this.#reload();
     } catch (error) {
       await this.close();
       throw error;
@@ -99,6 +115,38 @@ export class RpcGateway implements Gateway {
     if (names.length > 1) {
       throw new RangeError(`remoteGateway is required: the server has several accounts (${names.join(", ")})`);
     }
+  }
+
+  /** True from a reported loss (or outage) until the reload after it is done. */
+  get stale(): boolean {
+    return this.#loading !== undefined;
+  }
+
+  /** Resolves once no reload is under way or asked for: the gateway's state is the server's again. */
+  async whenFresh(): Promise<void> {
+    while (this.#loading) await this.#loading.catch(() => {});
+  }
+
+  /** Load again, once, after the load under way (if any): a reload asked for during a load runs after it. */
+  #reload(): Promise<void> {
+    if (this.#loading) {
+      this.#reloadAgain = true;
+      return this.#loading;
+    }
+    const run = async (): Promise<void> => {
+      try {
+        do {
+          this.#reloadAgain = false;
+          await this.#load();
+        } while (this.#reloadAgain);
+      } finally {
+        this.#loading = undefined;
+      }
+    };
+    const loading = run();
+    this.#loading = loading;
+    loading.catch(() => {}); // reported by #load's log; connect() awaits the first one itself
+    return loading;
   }
 
   /** Load contracts, accounts, positions, orders and trades, logging each step (VeighNa's `query_all`). */
@@ -229,6 +277,9 @@ export class RpcGateway implements Gateway {
     }
   }
 }
+
+/** Streams whose loss makes the gateway's state wrong: it reloads after a gap on them. */
+const STATE_STREAMS = [EVENT_ORDER, EVENT_TRADE, EVENT_POSITION, EVENT_ACCOUNT];
 
 function isData(value: unknown): value is BaseData {
   return typeof value === "object" && value !== null && typeof (value as BaseData).gatewayName === "string";

@@ -6,8 +6,8 @@
  *
  * The service is handed its server: it never picks a transport.
  */
-import { RpcError, type RpcServer } from "../lib/index.ts";
-import { EVENT_CONTRACT, EVENT_TICK, type EventEngine, type Event } from "./event.ts";
+import { RpcError, type PublishOptions, type RpcServer } from "../lib/index.ts";
+import { EVENT_ACCOUNT, EVENT_CONTRACT, EVENT_ORDER, EVENT_POSITION, EVENT_TICK, EVENT_TRADE, type EventEngine, type Event } from "./event.ts";
 import type { Gateway } from "./gateway.ts";
 import type {
   AccountData, BarData, CancelRequest, CancelResult, ContractData, HistoryRequest, OrderData, OrderRequest, PositionData,
@@ -102,7 +102,7 @@ export class RpcService {
     if (!this.server.running) return;
     if (event.type.startsWith(EVENT_TICK) && this.#gateways.size > 1 && !this.#firstOfTick(event.data as TickData)) return;
     try {
-      this.server.publish(event.type, event.data);
+      this.server.publish(event.type, event.data, publishOptions(event));
     } catch {
       // An event too large to send is dropped; the service goes on.
     }
@@ -164,3 +164,23 @@ export class RpcService {
     s.register("getAllActiveOrders", (key: string) => oms.getAllActiveOrders(key), { input: optionalKeyArgs });
   }
 }
+
+/**
+ * How each kind of event is numbered (README "Delivery of events"): ticks are latest-value (the
+ * next replaces a lost one); orders and accounts are one stream per server-side gateway, trades,
+ * positions and contracts one stream each, so a subscriber to those prefixes can tell a loss.
+ */
+function publishOptions(event: Event): PublishOptions | undefined {
+  const type = event.type;
+  if (type.startsWith(EVENT_TICK)) return LATEST_VALUE;
+  const gatewayName = (event.data as { gatewayName?: unknown } | null)?.gatewayName;
+  let stream: string | undefined;
+  if (type.startsWith(EVENT_ORDER) || type.startsWith(EVENT_ACCOUNT)) {
+    if (typeof gatewayName === "string") stream = `${type.startsWith(EVENT_ORDER) ? EVENT_ORDER : EVENT_ACCOUNT}${gatewayName}.`;
+  } else if (type.startsWith(EVENT_TRADE)) stream = EVENT_TRADE;
+  else if (type.startsWith(EVENT_POSITION)) stream = EVENT_POSITION;
+  else if (type.startsWith(EVENT_CONTRACT)) stream = EVENT_CONTRACT;
+  return stream !== undefined && type.startsWith(stream) ? { stream } : undefined;
+}
+
+const LATEST_VALUE: PublishOptions = { latestValue: true };
