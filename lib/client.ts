@@ -420,7 +420,7 @@ export class RpcClient {
         if (!this.#linkDown) this.#alive();
       }
       else this.#lost("Server is stopping");
-      this.#gaps.heartbeat(message.epoch, message.recent);
+      this.#gaps.heartbeat(message.epoch, message.beat, message.recent);
       return;
     }
     if (message.kind !== "event") return;

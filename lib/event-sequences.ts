@@ -1,11 +1,11 @@
+import { ANNOUNCED_BEATS } from "./wire.ts";
+
 /**
  * The server side of "no event lost silently": a random epoch per server start, a sequence per
  * stream, and the streams published lately, which heartbeats announce so that a subscriber
  * learns of a lost event even when nothing followed it on that stream.
  */
 
-/** Heartbeats that announce a stream after its last event: as many as a client's default tolerance spans. */
-export const ANNOUNCED_BEATS = 3;
 
 export class EventSequences {
   /** Random per start, never 0 (0 means "not numbered" on the wire). */
@@ -37,15 +37,14 @@ export class EventSequences {
     if (announce) this.#recent.set(stream, this.#beat);
   }
 
-  /** Called once per heartbeat: the streams published in the last few beats, with their last seq. */
-  beat(): Map<string, number> | undefined {
-    let announced: Map<string, number> | undefined;
+  /** Called once per heartbeat: its number, and the streams published in the last few beats with their last seq. */
+  beat(): { beat: number; recent: Map<string, number> | undefined } {
+    let recent: Map<string, number> | undefined;
     for (const [stream, beat] of this.#recent) {
       if (this.#beat - beat >= ANNOUNCED_BEATS) this.#recent.delete(stream);
-      else (announced ??= new Map()).set(stream, this.#last.get(stream)!);
+      else (recent ??= new Map()).set(stream, this.#last.get(stream)!);
     }
-    this.#beat++;
-    return announced;
+    return { beat: this.#beat++, recent };
   }
 
   /** The last seq of every stream that starts with one of `prefixes`, as `[stream, seq, …]`. */

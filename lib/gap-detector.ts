@@ -1,3 +1,5 @@
+import { ANNOUNCED_BEATS, RESERVED_TOPIC_PREFIX } from "./wire.ts";
+
 /**
  * The client side of "no event lost silently": follows the sequence of every stream the client's
  * subscriptions cover and reports what did not arrive. A stream is covered when one of the
@@ -10,10 +12,13 @@
  */
 
 export interface Gap {
-  /** The stream (a topic, or a prefix of topics the publisher chose) that lost events. */
+  /**
+   * The stream (a topic, or a prefix of topics the publisher chose) that lost events; or one of
+   * our subscribed prefixes when heartbeats were lost too, so any stream under it may have.
+   */
   stream: string;
-  /** How many of its events did not arrive. */
-  missed: number;
+  /** How many of its events did not arrive; undefined when that cannot be known. */
+  missed: number | undefined;
 }
 
 /** Marks a stream no prefix of ours covers, so the prefixes are not searched again per event. */
@@ -21,6 +26,8 @@ const NOT_COVERED = -1;
 
 export class GapDetector {
   #epoch = 0;
+  /** The last heartbeat's number in this epoch, -1 before the first. */
+  #beat = -1;
   /** Stream → last seq seen, or NOT_COVERED. */
   readonly #last = new Map<string, number>();
   /** Prefixes whose starting points are known in this epoch. */
@@ -50,10 +57,21 @@ export class GapDetector {
     if (seq > last + 1) this.#onGap({ stream, missed: seq - last - 1 });
   }
 
-  /** A heartbeat named the last seq of the streams published lately: any we did not see were lost. */
-  heartbeat(epoch: number, recent: ReadonlyMap<string, number> | undefined): void {
+  /**
+   * A heartbeat named the last seq of the streams published lately: any we did not see were lost.
+   * Missing more heartbeats than announce a stream, we may have missed an announcement too: every
+   * prefix of ours is reported, with an unknown count.
+   */
+  heartbeat(epoch: number, beat: number, recent: ReadonlyMap<string, number> | undefined): void {
     if (epoch === 0) return;
     this.epochSeen(epoch);
+    const previous = this.#beat;
+    this.#beat = Math.max(previous, beat);
+    if (previous >= 0 && beat > previous + ANNOUNCED_BEATS) {
+      for (const prefix of this.#prefixes()) {
+        if (!prefix.startsWith(RESERVED_TOPIC_PREFIX)) this.#onGap({ stream: prefix, missed: undefined });
+      }
+    }
     if (recent === undefined) return;
     for (const [stream, seq] of recent) {
       const last = this.#start(stream, seq);
@@ -68,6 +86,7 @@ export class GapDetector {
     if (epoch === this.#epoch || epoch === 0) return;
     const restarted = this.#epoch !== 0;
     this.#epoch = epoch;
+    this.#beat = -1;
     this.#last.clear();
     this.#synced.clear();
     if (!restarted) return;

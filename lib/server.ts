@@ -281,7 +281,7 @@ export class RpcServer {
   }
 
   #beat(state: "alive" | "stopping"): void {
-    const heartbeat = { kind: "heartbeat", state, epoch: this.#sequences.epoch, recent: this.#sequences.beat() } as const;
+    const heartbeat = { kind: "heartbeat", state, epoch: this.#sequences.epoch, ...this.#sequences.beat() } as const;
     this.#send(() => this.#transport.publish(HEARTBEAT_TOPIC, this.#encode(heartbeat)));
   }
 

@@ -7,7 +7,7 @@
  *   [1, 2, id, value]                         result     (server → client)
  *   [1, 3, id, code, message]                 error      (server → client)
  *   [1, 4, data, seq, epoch, streamLength?]   event      (broadcast; the topic travels beside it)
- *   [1, 5, state, epoch, recent]              heartbeat  (broadcast on HEARTBEAT_TOPIC)
+ *   [1, 5, state, epoch, recent, beat]        heartbeat  (broadcast on HEARTBEAT_TOPIC)
  *
  * `id` is a non-negative integer chosen by the client; `timeoutMs` is the time left until the
  * caller's deadline (relative, so clocks need not agree), 0 for none; `meta` is a map of strings.
@@ -16,8 +16,10 @@
  * number per server start). A stream is the topic itself, or a prefix of it the publisher chose
  * (`eOrder.SIM.` for every order of one account): `streamLength` is that prefix's length in
  * UTF-16 units, absent when the stream is the whole topic. A heartbeat carries the epoch and the
- * last `seq` of each stream published lately (`[stream, seq, stream, seq…]`, or nil), so a
- * subscriber also learns of a lost event that nothing followed.
+ * last `seq` of each stream published in the last ANNOUNCED_BEATS beats (`[stream, seq, …]`, or
+ * nil), so a subscriber also learns of a lost event that nothing followed, and its own number
+ * `beat`, so a subscriber that missed more beats than that knows it may have missed an
+ * announcement too.
  * Parsing checks the shape and returns plain data only.
  */
 import { DEFAULT_BUDGETS } from "./budgets.ts";
@@ -40,6 +42,8 @@ export const HEARTBEAT_TOPIC = "$tw.heartbeat";
 /** Function names starting with `$` are the framework's too; `$tw.ping` answers "pong". */
 export const RESERVED_FUNCTION_PREFIX = "$";
 export const PING_FUNCTION = "$tw.ping";
+/** Heartbeats that name a stream after its last event. */
+export const ANNOUNCED_BEATS = 3;
 /** `$tw.streams(prefixes)` answers `{ epoch, streams: [stream, seq, …] }`: where a new subscriber starts counting. */
 export const STREAMS_FUNCTION = "$tw.streams";
 
@@ -79,6 +83,8 @@ export type HeartbeatMessage = {
   state: "alive" | "stopping";
   /** 0 from a server that does not say. */
   epoch: number;
+  /** The heartbeat's number in its epoch, from 0. */
+  beat: number;
   /** Last seq of the streams published lately, by stream (on the wire `[stream, seq, stream, seq…]`, as a topic may be any string, "__proto__" too). */
   recent: Map<string, number> | undefined;
 };
@@ -116,7 +122,7 @@ export function toArray(message: Message): unknown[] {
         ? [WIRE_VERSION, Kind.event, message.data, message.seq, message.epoch]
         : [WIRE_VERSION, Kind.event, message.data, message.seq, message.epoch, message.streamLength];
     case "heartbeat":
-      return [WIRE_VERSION, Kind.heartbeat, message.state, message.epoch, message.recent ? [...message.recent].flat() : null];
+      return [WIRE_VERSION, Kind.heartbeat, message.state, message.epoch, message.recent ? [...message.recent].flat() : null, message.beat];
   }
 }
 
@@ -157,9 +163,15 @@ export function fromArray(value: unknown): Message {
       };
     }
     case Kind.heartbeat: {
-      const [, , state, epoch, recent] = value;
+      const [, , state, epoch, recent, beat] = value;
       if (state !== "alive" && state !== "stopping") throw new MalformedFrameError("Heartbeat has an unknown state");
-      return { kind: "heartbeat", state, epoch: readCount(epoch, "Heartbeat epoch"), recent: readRecent(recent) };
+      return {
+        kind: "heartbeat",
+        state,
+        epoch: readCount(epoch, "Heartbeat epoch"),
+        recent: readRecent(recent),
+        beat: readCount(beat, "Heartbeat number"),
+      };
     }
     default:
       throw new MalformedFrameError(`Unknown message kind ${String(kind)}`);

@@ -85,8 +85,8 @@ export class RpcGateway implements Gateway {
         this.#reload();
       }),
       this.client.on("gap", ({ stream, missed }) => {
-        if (!STATE_STREAMS.some((prefix) => stream.startsWith(prefix)) || lost) return;
-        this.#on.log(`${missed} event(s) lost on ${stream}: reloading`, LogLevel.WARNING);
+        if (lost || !STATE_STREAMS.some((prefix) => stream.startsWith(prefix) || prefix.startsWith(stream))) return;
+        this.#on.log(`${missed ?? "Some"} event(s) lost on ${stream || "every topic"}: reloading`, LogLevel.WARNING);
         this.#reload();
       }),
       this.client.on("restart", () => {
