@@ -28,6 +28,7 @@ export interface ServerTransport {
   publish(topic: string, frame: Uint8Array): void;
   /** Release every socket, port and timer. Idempotent. */
   close(): Promise<void>;
+  readonly stats?: Readonly<Record<string, number>>;
 }
 
 /** What a client transport delivers upward. */
