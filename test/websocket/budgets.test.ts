@@ -236,6 +236,8 @@ describe("WebSocket budgets: queued replies and events (issue 9 items 2, 3)", ()
     expect(caller.socket.closedWith?.code).toBe(1008);
     expect(transport.stats.disconnectedSlowReaders).toBe(1);
     await until(() => transport.stats.connections === 1);
+    // What it had queued left with it.
+    expect(transport.stats.queuedBytes).toBe(slowSubscriber.socket.bufferedAmount);
   });
 
   it("disconnects the peer being replied to when all queues together pass the whole server's budget", async () => {
