@@ -28,7 +28,8 @@ export interface WebSocketLike {
   binaryType: string;
   send(data: Uint8Array): void;
   close(code?: number, reason?: string): void;
-  addEventListener(type: "open" | "close" | "error" | "message", listener: (event: { data?: unknown; code?: number; reason?: string }) => void): void;
+  // `type` is there for TypeScript: an event with none of these fields would not fit otherwise.
+  addEventListener(type: "open" | "close" | "error" | "message", listener: (event: { type?: string; data?: unknown; code?: number; reason?: string }) => void): void;
 }
 
 export type WebSocketConstructor = new (url: string) => WebSocketLike;
@@ -127,7 +128,7 @@ export interface WebSocketServerTransport extends ServerTransport {
    * than `maxPayload`: the socket's own limit is what keeps a large message from being
    * buffered whole. Only sockets that expose their limit (the `ws` package's) can be checked.
    */
-  accept(socket: WebSocketLike, info?: { address?: string }): PeerId | undefined;
+  accept(socket: WebSocketLike, info?: { address?: string | undefined }): PeerId | undefined;
   /** The largest message, in bytes, a socket must accept: `maxMessageBytes` + the type byte. */
   readonly maxPayload: number;
   readonly stats: Readonly<WebSocketServerStats>;
@@ -204,7 +205,7 @@ export function websocketServer(options: WebSocketServerOptions = {}): WebSocket
     return undefined;
   }
 
-  function accept(socket: WebSocketLike, info: { address?: string } = {}): PeerId | undefined {
+  function accept(socket: WebSocketLike, info: { address?: string | undefined } = {}): PeerId | undefined {
     const limit = payloadLimitOf(socket);
     if (limit !== undefined && (limit <= 0 || limit > maxPayload)) {
       socket.close(1011, "server misconfigured");

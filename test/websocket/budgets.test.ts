@@ -7,7 +7,7 @@ import { WebSocket as WsClient, WebSocketServer } from "ws";
 import { connect, type AddressInfo, type Socket } from "node:net";
 import { RpcClient } from "../../lib/index.ts";
 import { websocketClient, websocketServer, type WebSocketConstructor, type WebSocketLike } from "../../transports/websocket.ts";
-import { until } from "../core/helpers.ts";
+import { recordingLogger, until } from "../core/helpers.ts";
 import { startServer, StubSocket, SUBSCRIBE } from "./helpers.ts";
 
 const cleanups: Array<() => Promise<unknown> | unknown> = [];
@@ -92,7 +92,8 @@ describe("WebSocket budgets: message size (issue 9 item 4)", () => {
   });
 
   it("closes (1009) a socket that announces a message over maxMessageBytes before receiving it, and serves a good client", async () => {
-    const s = await startServer({ transport: { maxMessageBytes: 64 << 10 } });
+    const logger = recordingLogger();
+    const s = await startServer({ transport: { maxMessageBytes: 64 << 10 }, logger });
     cleanups.push(s.stop);
     const good = await goodClient(s.url);
     // 90 MiB announced, 1 KiB sent: the server refuses on the header, not after buffering it.
@@ -111,6 +112,8 @@ describe("WebSocket budgets: message size (issue 9 item 4)", () => {
     const fits = await rawClient(s.url);
     fits.ws.send(new Uint8Array(s.transport.maxPayload).fill(REQUEST, 0, 1));
     expect(await good.call("add", [1, 2])).toBe(3);
+    await until(() => logger.lines.length === 1);
+    expect(logger.lines[0]).toMatch(/Dropped a malformed frame/); // it reached the core, whole
     expect(s.transport.stats.oversizeMessages).toBe(2);
     expect(s.transport.stats.connections).toBe(2); // good and fits
   });

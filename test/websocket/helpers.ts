@@ -1,11 +1,11 @@
 /** A real ws server with an RpcServer behind it, and a socket stub whose queue a test controls. */
 import { WebSocketServer } from "ws";
 import type { AddressInfo } from "node:net";
-import { RpcServer } from "../../lib/index.ts";
+import { RpcServer, type Logger } from "../../lib/index.ts";
 import { websocketServer, type WebSocketLike, type WebSocketServerOptions } from "../../transports/websocket.ts";
 
 /** A real HTTP+WebSocket server on a free loopback port, set up as the README shows. */
-export async function startServer(options: { port?: number; transport?: WebSocketServerOptions; heartbeatMs?: number } = {}) {
+export async function startServer(options: { port?: number; transport?: WebSocketServerOptions; heartbeatMs?: number; logger?: Logger } = {}) {
   const transport = websocketServer(options.transport);
   const wss = new WebSocketServer({ host: "127.0.0.1", port: options.port ?? 0, maxPayload: transport.maxPayload });
   await new Promise<void>((resolve) => wss.once("listening", resolve));
@@ -13,6 +13,7 @@ export async function startServer(options: { port?: number; transport?: WebSocke
   const server = new RpcServer({
     transport,
     heartbeatMs: options.heartbeatMs ?? 50,
+    ...(options.logger ? { logger: options.logger } : {}),
     ...(options.transport?.maxMessageBytes ? { maxMessageBytes: options.transport.maxMessageBytes } : {}),
   });
   server.register("add", (a: number, b: number) => a + b);
