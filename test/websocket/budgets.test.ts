@@ -292,7 +292,8 @@ describe("WebSocket budgets: a peer that trickles (issue 9 item 6)", () => {
     const got: unknown[] = [];
     idle.subscribe("t.", (_t, d) => got.push(d));
     const raw = await rawUpgrade(s.port);
-    raw.socket.write(Buffer.concat([frameHeader(100), Buffer.from([REQUEST])]));
+    // 60 000 bytes announced, then one every 5 ms: it would take five minutes to arrive whole.
+    raw.socket.write(Buffer.concat([frameHeader(60_000), Buffer.from([REQUEST])]));
     const trickle = setInterval(() => raw.socket.writable && raw.socket.write(Buffer.from([0])), 5);
     cleanups.push(() => clearInterval(trickle));
     await raw.closed;
