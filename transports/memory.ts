@@ -1,12 +1,34 @@
 /**
  * In-process transport for tests, the simulator and single-process apps. Frames are handed over
  * as they are (zero-copy) on a microtask, so delivery is asynchronous and in order, as on a wire.
+ *
+ * Budgets: a client's topic prefixes are capped in count and UTF-8 length (defaults in
+ * lib/budgets.ts). Both ends share the hub, so the refusal is immediate: `subscribe` throws a
+ * RangeError, counted in `hub.server.stats.refusedSubscriptions`. Nothing is queued beyond a
+ * microtask per frame, so there are no queue budgets to keep.
  */
+import { DEFAULT_BUDGETS } from "../lib/budgets.ts";
 import type { ClientSink, ClientTransport, PeerId, ServerSink, ServerTransport } from "../lib/transport.ts";
+
+export interface MemoryHubOptions {
+  /** Topic prefixes one client may hold; one more throws a RangeError at `subscribe`. */
+  maxSubscriptionsPerPeer?: number;
+  /** Longest topic prefix in UTF-8 bytes; a longer one throws a RangeError at `subscribe`. */
+  maxPrefixBytes?: number;
+}
+
+export type MemoryServerStats = {
+  /** Clients connected. */
+  peers: number;
+  /** Topic prefixes held for all clients. */
+  subscriptions: number;
+  /** Subscriptions refused: too many, or too long. */
+  refusedSubscriptions: number;
+};
 
 export interface MemoryHub {
   /** The server side: one per hub; it may listen again after close (a restart). */
-  readonly server: ServerTransport;
+  readonly server: ServerTransport & { readonly stats: Readonly<MemoryServerStats> };
   /** A new client side; each is its own peer. */
   client(): ClientTransport;
 }
@@ -16,15 +38,25 @@ interface ClientEnd {
   subscriptions: Set<string>;
 }
 
-export function memoryHub(): MemoryHub {
+const encoder = new TextEncoder();
+
+export function memoryHub(options: MemoryHubOptions = {}): MemoryHub {
+  const maxSubscriptions = options.maxSubscriptionsPerPeer ?? DEFAULT_BUDGETS.maxSubscriptionsPerPeer;
+  const maxPrefixBytes = options.maxPrefixBytes ?? DEFAULT_BUDGETS.maxPrefixBytes;
   const clients = new Map<PeerId, ClientEnd>();
   let serverSink: ServerSink | undefined;
   let nextPeer = 1;
+  let refusedSubscriptions = 0;
   // Requests sent before the server listens wait for it, as ZeroMQ queues before a bind (bounded, as its high-water mark).
   const waiting: Array<[Uint8Array, PeerId]> = [];
   const maxWaiting = 10_000;
 
-  const server: ServerTransport = {
+  const server: MemoryHub["server"] = {
+    get stats() {
+      let subscriptions = 0;
+      for (const end of clients.values()) subscriptions += end.subscriptions.size;
+      return { peers: clients.size, subscriptions, refusedSubscriptions };
+    },
     async listen(sink) {
       if (serverSink) throw new Error("Memory server is already listening");
       serverSink = sink;
@@ -47,6 +79,20 @@ export function memoryHub(): MemoryHub {
     },
   };
 
+  /** The hub's check of a new prefix; throws, so the caller learns at once. */
+  function admit(end: ClientEnd, prefix: string): void {
+    // Three UTF-8 bytes per UTF-16 unit at most: encode only prefixes that might be too long.
+    const bytes = prefix.length * 3 <= maxPrefixBytes ? prefix.length : encoder.encode(prefix).byteLength;
+    if (bytes > maxPrefixBytes) {
+      refusedSubscriptions++;
+      throw new RangeError(`Topic prefix of ${bytes} bytes exceeds maxPrefixBytes ${maxPrefixBytes}`);
+    }
+    if (end.subscriptions.size >= maxSubscriptions && !end.subscriptions.has(prefix)) {
+      refusedSubscriptions++;
+      throw new RangeError(`More than maxSubscriptionsPerPeer ${maxSubscriptions} topic prefixes`);
+    }
+  }
+
   function client(): ClientTransport {
     const peer = `memory-${nextPeer++}`;
     const end: ClientEnd = { sink: undefined, subscriptions: new Set() };
@@ -62,11 +108,15 @@ export function memoryHub(): MemoryHub {
         else if (waiting.length < maxWaiting) waiting.push([frame, peer]);
         else throw new Error(`Memory server is not listening and ${maxWaiting} requests are waiting`);
       },
-      subscribe: (prefix) => void end.subscriptions.add(prefix),
+      subscribe(prefix) {
+        admit(end, prefix);
+        end.subscriptions.add(prefix);
+      },
       unsubscribe: (prefix) => void end.subscriptions.delete(prefix),
       async close() {
         if (!end.sink) return;
         end.sink = undefined;
+        end.subscriptions.clear();
         clients.delete(peer);
         const target = serverSink;
         if (target) deliver(() => target.peerClosed?.(peer));
@@ -78,8 +128,8 @@ export function memoryHub(): MemoryHub {
 }
 
 /** One server side and one client side, joined: `const [serverSide, clientSide] = memoryPair()`. */
-export function memoryPair(): [ServerTransport, ClientTransport] {
-  const hub = memoryHub();
+export function memoryPair(options: MemoryHubOptions = {}): [MemoryHub["server"], ClientTransport] {
+  const hub = memoryHub(options);
   return [hub.server, hub.client()];
 }
 

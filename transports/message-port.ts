@@ -7,7 +7,14 @@
  *   { tw: 1, k: "req", f }  { tw: 1, k: "rep", f }  { tw: 1, k: "pub", t, f }
  *   { tw: 1, k: "sub", t }  { tw: 1, k: "unsub", t }  { tw: 1, k: "bye" }  { tw: 1, k: "hi" }
  * Subscriptions are kept on the server side, so a worker posts only what a page asked for.
+ *
+ * Budgets: topic prefixes are capped in count and UTF-8 length (defaults in lib/budgets.ts). The
+ * client throws a RangeError at `subscribe` for what the server would refuse; the server
+ * ignores whatever still arrives and counts it in `stats.refusedSubscriptions`. A port has no
+ * send queue to watch (`postMessage` never pushes back), so there are no queue budgets here:
+ * both ends are in one program or one origin.
  */
+import { DEFAULT_BUDGETS } from "../lib/budgets.ts";
 import type { ClientSink, ClientTransport, PeerId, ServerTransport } from "../lib/transport.ts";
 
 /** The `postMessage` + listener pair of a port or worker: Web style or Node EventEmitter style. */
@@ -47,6 +54,26 @@ function listen(endpoint: Endpoint, onEnvelope: (envelope: Envelope) => void): (
   return () => endpoint.removeEventListener("message", listener);
 }
 
+/** Call `onClosed` when the endpoint emits "close"; returns the function that stops listening. */
+function onClose(endpoint: Endpoint, onClosed: () => void): () => void {
+  const target = endpoint as unknown as {
+    on?(type: "close", listener: () => void): unknown;
+    off?(type: "close", listener: () => void): unknown;
+    addEventListener?(type: "close", listener: () => void): void;
+    removeEventListener?(type: "close", listener: () => void): void;
+  };
+  const listener = () => onClosed();
+  if (typeof target.on === "function" && typeof target.off === "function") {
+    target.on("close", listener);
+    return () => void target.off?.("close", listener);
+  }
+  if (typeof target.addEventListener === "function") {
+    target.addEventListener("close", listener);
+    return () => target.removeEventListener?.("close", listener);
+  }
+  return () => {};
+}
+
 function isEnvelope(data: unknown): data is Envelope {
   if (typeof data !== "object" || data === null || (data as { tw?: unknown }).tw !== 1) return false;
   const { k, f, t } = data as { k?: unknown; f?: unknown; t?: unknown };
@@ -67,9 +94,33 @@ function isEnvelope(data: unknown): data is Envelope {
   }
 }
 
+/** Topic prefix budgets, for either side; defaults from `DEFAULT_BUDGETS`. */
+export interface MessagePortOptions {
+  /** Topic prefixes one peer may hold. */
+  maxSubscriptionsPerPeer?: number;
+  /** Longest topic prefix in UTF-8 bytes. */
+  maxPrefixBytes?: number;
+}
+
+export type MessagePortServerStats = {
+  /** Endpoints served. */
+  peers: number;
+  /** Topic prefixes held for all endpoints. */
+  subscriptions: number;
+  /** Subscriptions ignored: one too many for the peer, or too long. */
+  refusedSubscriptions: number;
+};
+
 export interface MessagePortServer extends ServerTransport {
-  /** Serve one more endpoint (e.g. a port a new page sent over); returns its peer id. */
+  /**
+   * Serve one more endpoint (e.g. a port a new page sent over); returns its peer id. An
+   * endpoint that emits "close" (Node's MessagePort, recent browsers' ports) is removed when it
+   * does; call `removeEndpoint` for the others once they are done.
+   */
   addEndpoint(endpoint: Endpoint): PeerId;
+  /** Stop serving one endpoint and free its state; its calls are aborted. Unknown ids are ignored. */
+  removeEndpoint(peer: PeerId): void;
+  readonly stats: Readonly<MessagePortServerStats>;
   /**
    * close() keeps listening on the ports (requests are ignored until listen() again), so a
    * restarted server serves the same clients; detach() removes its listeners for good.
@@ -82,19 +133,51 @@ interface Peer {
   subscriptions: Set<string>;
   /** Removes the port's listener; undefined until listen() attaches it. */
   stop: (() => void) | undefined;
+  /** Removes the port's "close" listener. */
+  forget: () => void;
 }
 
-export function messagePortServer(endpoints: Endpoint | Endpoint[] = []): MessagePortServer {
+const encoder = new TextEncoder();
+
+/** UTF-8 length of a prefix, encoding only those that might be longer than `max`. */
+function utf8Length(text: string, max: number): number {
+  return text.length * 3 <= max ? text.length : encoder.encode(text).byteLength;
+}
+
+export function messagePortServer(endpoints: Endpoint | Endpoint[] = [], options: MessagePortOptions = {}): MessagePortServer {
+  const maxSubscriptions = options.maxSubscriptionsPerPeer ?? DEFAULT_BUDGETS.maxSubscriptionsPerPeer;
+  const maxPrefixBytes = options.maxPrefixBytes ?? DEFAULT_BUDGETS.maxPrefixBytes;
   // Peers outlive close(): a restarted server serves the same ports, subscriptions included.
   const peers = new Map<PeerId, Peer>();
   let sink: Parameters<ServerTransport["listen"]>[0] | undefined;
   let nextPeer = 1;
+  let refusedSubscriptions = 0;
 
   function addEndpoint(endpoint: Endpoint): PeerId {
     const id = `port-${nextPeer++}`;
-    peers.set(id, { endpoint, subscriptions: new Set(), stop: undefined });
+    const forget = onClose(endpoint, () => removeEndpoint(id));
+    peers.set(id, { endpoint, subscriptions: new Set(), stop: undefined, forget });
     if (sink) attach(id);
     return id;
+  }
+
+  function removeEndpoint(id: PeerId): void {
+    const peer = peers.get(id);
+    if (!peer) return;
+    peers.delete(id);
+    peer.stop?.();
+    peer.forget();
+    sink?.peerClosed?.(id);
+  }
+
+  function subscribe(peer: Peer, prefix: string): void {
+    if (peer.subscriptions.has(prefix)) return;
+    if (peer.subscriptions.size >= maxSubscriptions || utf8Length(prefix, maxPrefixBytes) > maxPrefixBytes) {
+      // Our client refuses these itself: whoever sent it is not our client, so it is not told.
+      refusedSubscriptions++;
+      return;
+    }
+    peer.subscriptions.add(prefix);
   }
 
   /**
@@ -110,7 +193,7 @@ export function messagePortServer(endpoints: Endpoint | Endpoint[] = []): Messag
           sink?.request(envelope.f, id);
           break;
         case "sub":
-          peer.subscriptions.add(envelope.t);
+          subscribe(peer, envelope.t);
           break;
         case "unsub":
           peer.subscriptions.delete(envelope.t);
@@ -128,6 +211,12 @@ export function messagePortServer(endpoints: Endpoint | Endpoint[] = []): Messag
 
   return {
     addEndpoint,
+    removeEndpoint,
+    get stats() {
+      let subscriptions = 0;
+      for (const peer of peers.values()) subscriptions += peer.subscriptions.size;
+      return { peers: peers.size, subscriptions, refusedSubscriptions };
+    },
     async listen(next) {
       sink = next;
       for (const id of peers.keys()) attach(id);
@@ -155,13 +244,21 @@ export function messagePortServer(endpoints: Endpoint | Endpoint[] = []): Messag
     /** Stop listening on every port for good (the ports themselves belong to the caller). */
     async detach() {
       sink = undefined;
-      for (const peer of peers.values()) peer.stop?.();
+      for (const peer of peers.values()) {
+        peer.stop?.();
+        peer.forget();
+      }
       peers.clear();
     },
   };
 }
 
-export function messagePortClient(endpoint: Endpoint): ClientTransport {
+/** The client side; `subscribe` throws a RangeError for what the server's budgets (`options`) refuse. */
+export function messagePortClient(endpoint: Endpoint, options: MessagePortOptions = {}): ClientTransport {
+  const maxSubscriptions = options.maxSubscriptionsPerPeer ?? DEFAULT_BUDGETS.maxSubscriptionsPerPeer;
+  const maxPrefixBytes = options.maxPrefixBytes ?? DEFAULT_BUDGETS.maxPrefixBytes;
+  // Our own count of the server's view: the server keeps subscriptions until "bye" or unsubscribe.
+  const topics = new Set<string>();
   let stop: (() => void) | undefined;
   let sink: ClientSink | undefined;
   const post = (envelope: Envelope) => endpoint.postMessage(envelope);
@@ -179,10 +276,22 @@ export function messagePortClient(endpoint: Endpoint): ClientTransport {
       if (!stop) throw new Error("MessagePort client is not connected");
       post({ tw: 1, k: "req", f: frame });
     },
-    subscribe: (prefix) => post({ tw: 1, k: "sub", t: prefix }),
-    unsubscribe: (prefix) => post({ tw: 1, k: "unsub", t: prefix }),
+    subscribe(prefix) {
+      if (!topics.has(prefix)) {
+        const bytes = utf8Length(prefix, maxPrefixBytes);
+        if (bytes > maxPrefixBytes) throw new RangeError(`Topic prefix of ${bytes} bytes exceeds maxPrefixBytes ${maxPrefixBytes}`);
+        if (topics.size >= maxSubscriptions) throw new RangeError(`More than maxSubscriptionsPerPeer ${maxSubscriptions} topic prefixes`);
+        topics.add(prefix);
+      }
+      post({ tw: 1, k: "sub", t: prefix });
+    },
+    unsubscribe(prefix) {
+      topics.delete(prefix);
+      post({ tw: 1, k: "unsub", t: prefix });
+    },
     async close() {
       if (!stop) return;
+      topics.clear(); // the server forgets them on "bye"
       post({ tw: 1, k: "bye" });
       stop();
       stop = undefined;

@@ -1,9 +1,10 @@
 import { afterEach, describe, expect, it } from "vitest";
-import { WebSocket as WsClient, WebSocketServer } from "ws";
-import { connect, type AddressInfo } from "node:net";
-import { RpcClient, RpcServer } from "../../lib/index.ts";
-import { websocketClient, websocketServer, type WebSocketConstructor, type WebSocketLike } from "../../transports/websocket.ts";
+import { WebSocket as WsClient } from "ws";
+import { connect } from "node:net";
+import { RpcClient } from "../../lib/index.ts";
+import { websocketClient, websocketServer, type WebSocketConstructor } from "../../transports/websocket.ts";
 import { until } from "../core/helpers.ts";
+import { startServer, StubSocket, SUBSCRIBE } from "./helpers.ts";
 
 const cleanups: Array<() => Promise<unknown> | unknown> = [];
 afterEach(async () => {
@@ -11,24 +12,6 @@ afterEach(async () => {
 });
 
 const WebSocketImpl = WsClient as unknown as WebSocketConstructor;
-
-/** A real HTTP+WebSocket server on a free loopback port, with an RpcServer behind it. */
-async function startServer(port = 0) {
-  const wss = new WebSocketServer({ host: "127.0.0.1", port });
-  await new Promise<void>((resolve) => wss.once("listening", resolve));
-  const transport = websocketServer();
-  wss.on("connection", (socket) => transport.accept(socket as unknown as WebSocketLike));
-  const server = new RpcServer({ transport, heartbeatMs: 50 });
-  server.register("add", (a: number, b: number) => a + b);
-  await server.start();
-  const url = `ws://127.0.0.1:${(wss.address() as AddressInfo).port}`;
-  const stop = async () => {
-    await server.stop();
-    for (const client of wss.clients) client.terminate();
-    await new Promise((resolve) => wss.close(resolve));
-  };
-  return { server, transport, url, port: (wss.address() as AddressInfo).port, stop };
-}
 
 describe("WebSocket transport", () => {
   it("calls and receives broadcasts by prefix over a real socket", async () => {
@@ -85,7 +68,7 @@ describe("WebSocket transport", () => {
     await until(() => client.state === "disconnected");
     await expect(client.call("add", [1, 2])).rejects.toMatchObject({ code: "UNAVAILABLE" });
 
-    const second = await startServer(first.port);
+    const second = await startServer({ port: first.port });
     cleanups.push(second.stop);
     await until(() => client.state === "connected");
     expect(await client.call("add", [1, 2])).toBe(3);
@@ -138,28 +121,68 @@ describe("WebSocket transport", () => {
     await until(() => client.state === "connected");
     await first.stop();
     await until(() => client.state === "disconnected");
-    const second = await startServer(first.port);
+    const second = await startServer({ port: first.port });
     cleanups.push(second.stop);
     await until(() => client.state === "connected");
     expect(await client.call("add", [1, 1])).toBe(2);
   });
 
-  it("drops events for a subscriber that does not read, and counts them", async () => {
-    const s = await startServer();
+  it("sends no event to a subscriber whose queue is full, counts each one, and resumes once it drains", async () => {
+    const transport = websocketServer({ maxQueuedEventBytesPerSubscriber: 1000 });
+    await transport.listen({ request() {} });
+    cleanups.push(() => transport.close());
+    const slow = new StubSocket();
+    const fast = new StubSocket();
+    transport.accept(slow);
+    transport.accept(fast);
+    slow.receive(SUBSCRIBE, "big");
+    fast.receive(SUBSCRIBE, "big");
+    slow.bufferedAmount = 950;
+    const frame = new Uint8Array(100); // an event message of 1 + 2 + 3 + 100 = 106 bytes
+    for (let i = 0; i < 20; i++) transport.publish("big", frame);
+    // The slow one got nothing; the fast one got what fits in its 1000 bytes and no more.
+    expect(slow.sent).toHaveLength(0);
+    expect(fast.sent).toHaveLength(9);
+    expect(fast.bufferedAmount).toBeLessThanOrEqual(1000);
+    expect(transport.stats.droppedEvents).toBe(20 + 11);
+    slow.bufferedAmount = 0;
+    transport.publish("big", frame);
+    expect(slow.sent).toHaveLength(1);
+  });
+
+  it("stops sending events to a real subscriber that does not read, and its queue stays bounded", async () => {
+    const budget = 1 << 20;
+    const s = await startServer({ transport: { maxQueuedEventBytesPerSubscriber: budget } });
     cleanups.push(s.stop);
     const raw = new WsClient(s.url);
     cleanups.push(() => raw.terminate());
     await new Promise((resolve) => raw.once("open", resolve));
-    raw.send(new Uint8Array([4, ...new TextEncoder().encode("big")])); // subscribe "big"
-    await until(() => s.transport.stats.droppedEvents === 0 && s.server.running);
-    // Stop reading: the server's send buffer fills past maxBufferedBytes.
+    raw.send(new Uint8Array([SUBSCRIBE, ...new TextEncoder().encode("big")]));
+    await until(() => s.transport.stats.subscriptions === 1);
+    // Stop reading: the kernel's buffers fill, then the server socket's own queue.
     (raw as unknown as { _socket: { pause(): void } })._socket.pause();
-    const chunk = new Uint8Array(256 * 1024);
+    const socket = [...s.wss.clients][0]!;
+    let sent = 0;
+    const send = socket.send.bind(socket);
+    socket.send = ((data: Uint8Array, ...rest: never[]) => {
+      if (data[0] === 3) sent++;
+      return send(data, ...rest);
+    }) as typeof socket.send;
+    const chunk = new Uint8Array(64 * 1024);
+    // Until the first miss, every event is sent; from then on each event is sent or missed, never both.
+    let published = 0;
     await sleepUntil(() => {
       s.server.publish("big", chunk);
+      published++;
       return s.transport.stats.droppedEvents > 0;
     });
-    expect(s.transport.stats.droppedEvents).toBeGreaterThan(0);
+    for (let i = 0; i < 200; i++) {
+      s.server.publish("big", chunk);
+      published++;
+      expect(socket.bufferedAmount).toBeLessThanOrEqual(budget);
+    }
+    expect(sent + s.transport.stats.droppedEvents).toBe(published);
+    expect(s.transport.stats.droppedEvents).toBeGreaterThanOrEqual(200);
   });
 });
 
