@@ -165,7 +165,15 @@ export class RpcClient {
       throw error;
     }
     if (generation !== this.#generation) return; // stopped while connecting
-    for (const prefix of this.#subscriptions.keys()) this.#transport.subscribe(prefix);
+    for (const prefix of [...this.#subscriptions.keys()]) {
+      try {
+        this.#transport.subscribe(prefix);
+      } catch (error) {
+        // Made before start(), and refused by the transport now (too long, too many): said, not kept.
+        this.#subscriptions.delete(prefix);
+        this.#logger.error(`Subscription to "${prefix}" refused: ${errorMessage(error)}`, error);
+      }
+    }
     const followsGaps = this.#listeners.gap.size > 0;
     if (followsGaps) this.#sync([...this.#subscriptions.keys()]);
     // Heartbeats also name the streams published lately: a client following gaps hears them even with liveness off.
@@ -336,13 +344,13 @@ export class RpcClient {
     if (typeof handler !== "function") throw new TypeError("Topic handler must be a function");
     let handlers = this.#subscriptions.get(prefix);
     if (!handlers) {
+      // The transport first: one that refuses the prefix (too long, too many) throws, and then
+      // nothing of it is kept here.
+      if (this.#state !== "idle") this.#transport.subscribe(prefix);
       handlers = new Set();
       this.#subscriptions.set(prefix, handlers);
       this.#gaps.subscribed();
-      if (this.#state !== "idle") {
-        this.#transport.subscribe(prefix);
-        if (this.#listeners.gap.size > 0) this.#sync([prefix]);
-      }
+      if (this.#state !== "idle" && this.#listeners.gap.size > 0) this.#sync([prefix]);
     }
     handlers.add(handler);
     return () => this.unsubscribe(prefix, handler);

@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, it } from "vitest";
 import { RpcClient, RpcError, RpcServer, msgpackCodec, type CallContext } from "../../lib/index.ts";
-import type { ClientSink, ServerTransport } from "../../lib/transport.ts";
+import type { ClientSink } from "../../lib/transport.ts";
 import { memoryHub, type MemoryHub } from "../../transports/memory.ts";
 import { recordingLogger, until } from "./helpers.ts";
 
@@ -206,16 +206,21 @@ describe("logs cannot be flooded", () => {
 
 describe("stats", () => {
   it("include the transport's own counters", async () => {
-    const hub = memoryHub();
-    const counted: ServerTransport = Object.assign(Object.create(hub.server) as ServerTransport, {
-      listen: hub.server.listen,
-      reply: hub.server.reply,
-      publish: hub.server.publish,
-      close: hub.server.close,
-      stats: { refusedConnections: 2 },
-    });
-    const server = new RpcServer({ transport: counted, logger: quiet });
-    expect(server.stats.transport).toEqual({ refusedConnections: 2 });
+    const hub = memoryHub({ maxSubscriptionsPerPeer: 2 }); // the heartbeat topic is one
+    const server = new RpcServer({ transport: hub.server, logger: quiet });
+    await server.start();
+    cleanups.push(() => server.stop());
+    const client = new RpcClient({ transport: hub.client(), logger: quiet });
+    await client.start();
+    cleanups.push(() => client.stop());
+    await until(() => client.state === "connected");
+    client.subscribe("a", () => {});
+    expect(() => client.subscribe("b", () => {})).toThrow(RangeError);
+    expect(server.stats.transport).toMatchObject({ refusedSubscriptions: 1 });
     expect(server.stats.callsInFlight).toBe(0);
+    // Nothing of the refused prefix is kept: a later subscribe to it reaches the transport again.
+    client.unsubscribe("a");
+    client.subscribe("b", () => {});
+    expect(server.stats.transport).toMatchObject({ refusedSubscriptions: 1 });
   });
 });
