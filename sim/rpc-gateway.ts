@@ -28,6 +28,8 @@ export interface RpcGatewayOptions {
   remoteGateway?: string;
   /** Clock for log times. Default `Date.now`. */
   now?: () => number;
+  /** Wait before trying again a reload that failed (a call lost or timed out). Default 1000 ms. */
+  reloadRetryMs?: number;
 }
 
 type Kind = "tick" | "order" | "trade" | "position" | "account" | "contract";
@@ -50,6 +52,9 @@ export class RpcGateway implements Gateway {
   /** The load under way, if any; a reload asked for meanwhile runs once after it. */
   #loading: Promise<void> | undefined;
   #reloadAgain = false;
+  readonly #reloadRetryMs: number;
+  /** The wait before a retry, cut short by close(). */
+  #retryWait: { timer: ReturnType<typeof setTimeout>; done: () => void } | undefined;
 
   constructor(options: RpcGatewayOptions) {
     this.client = options.client;
@@ -57,6 +62,7 @@ export class RpcGateway implements Gateway {
     this.gatewayName = options.gatewayName ?? "RPC";
     this.remoteGateway = options.remoteGateway ?? "";
     const now = options.now ?? (() => Date.now());
+    this.#reloadRetryMs = options.reloadRetryMs ?? 1000;
     this.#on = new GatewayEvents(this.eventEngine, this.gatewayName, now);
   }
 
@@ -101,7 +107,7 @@ export class RpcGateway implements Gateway {
       // Where the event streams stand first, then the state: a loss after this point is reported.
       await this.client.synced();
       this.#on.log("Server connected, loading initial data");
-      await this.#reload();
+      await this.#reload(true);
     } catch (error) {
       await this.close();
       throw error;
@@ -127,8 +133,12 @@ export class RpcGateway implements Gateway {
     while (this.#loading) await this.#loading.catch(() => {});
   }
 
-  /** Load again, once, after the load under way (if any): a reload asked for during a load runs after it. */
-  #reload(): Promise<void> {
+  /**
+   * Load again, once, after the load under way (if any): a reload asked for during a load runs
+   * after it. A reload that fails (a call lost) is tried again until it succeeds or the gateway
+   * closes; only the first load, in connect(), fails outright.
+   */
+  #reload(initial = false): Promise<void> {
     if (this.#loading) {
       this.#reloadAgain = true;
       return this.#loading;
@@ -137,7 +147,13 @@ export class RpcGateway implements Gateway {
       try {
         do {
           this.#reloadAgain = false;
-          await this.#load();
+          try {
+            await this.#load();
+          } catch (error) {
+            if (initial || !this.#connected) throw error;
+            await this.#waitToRetry();
+            this.#reloadAgain = this.#connected;
+          }
         } while (this.#reloadAgain);
       } finally {
         this.#loading = undefined;
@@ -182,10 +198,20 @@ export class RpcGateway implements Gateway {
     }
   }
 
+  #waitToRetry(): Promise<void> {
+    return new Promise<void>((done) => {
+      this.#retryWait = { timer: setTimeout(done, this.#reloadRetryMs), done };
+    }).finally(() => (this.#retryWait = undefined));
+  }
+
   async close(): Promise<void> {
     for (const off of this.#unsubscribe.splice(0)) off();
     this.#tickTopics.clear();
     this.#connected = false;
+    if (this.#retryWait) {
+      clearTimeout(this.#retryWait.timer);
+      this.#retryWait.done();
+    }
   }
 
   async subscribe(req: SubscribeRequest): Promise<void> {
