@@ -102,6 +102,9 @@ export interface RawPeer {
   closed: Promise<void>;
   /** Called on every chunk that arrives, after it is recorded. */
   onData(listener: () => void): void;
+  /** Stop reading, as a stalled peer does: TCP flow control then backs up the socket under test. */
+  pause(): void;
+  resume(): void;
   destroy(): void;
 }
 
@@ -132,6 +135,8 @@ export async function rawPeer(endpoint: string): Promise<RawPeer> {
     },
     closed,
     onData: (listener) => void socket.on("data", listener),
+    pause: () => void socket.pause(),
+    resume: () => void socket.resume(),
     destroy: () => socket.destroy(),
   };
 }
