@@ -18,6 +18,8 @@ export interface ChildPeer {
   pid: number;
   /** Resolves with the next stdout line that starts with `prefix`. */
   nextLine(prefix: string): Promise<string>;
+  /** Lines printed so far and not taken by nextLine, that start with `prefix`. */
+  unread(prefix: string): string[];
   /** Resolves when the process has exited. */
   exited: Promise<number | null>;
   kill(): Promise<void>;
@@ -53,6 +55,7 @@ export async function spawnPeer(command: string, script: string, args: string[])
     endpoint: ready.slice("ready ".length),
     pid: child.pid!,
     nextLine,
+    unread: (prefix) => lines.filter((line) => line.startsWith(prefix)),
     exited,
     async kill() {
       if (child.exitCode === null && child.signalCode === null) {
