@@ -368,14 +368,16 @@ describe("heartbeats", () => {
   });
 
   it("pings a peer and drops it when it stays silent past the timeout", async () => {
-    const router = track(new Router({ ...quiet, heartbeatInterval: 50, heartbeatTimeout: 150 }));
+    // PINGs every 20 ms, a drop after 1 s of silence: a loaded machine's pause cannot make the
+    // drop come before the first PING.
+    const router = track(new Router({ ...quiet, heartbeatInterval: 20, heartbeatTimeout: 1000 }));
     await router.bind("tcp://127.0.0.1:0");
     const gone = router.events.once("disconnect");
     const raw = await connectRaw(router.lastEndpoint!, "DEALER");
-    const event = await gone;
-    expect(event.reason).toMatch(/heartbeat timeout 150 ms/);
     const names = await rawItems(raw, (n) => n.includes("PING"));
     expect(names[0]).toBe("READY");
+    const event = await gone;
+    expect(event.reason).toMatch(/heartbeat timeout 1000 ms/);
   });
 
   it("keeps a peer that answers PINGs connected well past the timeout", async () => {
