@@ -96,6 +96,7 @@ describe("liveness", () => {
     const ticks: unknown[] = [];
     client.subscribe("tick.", (_t, d) => ticks.push(d));
     const inFlight = client.call("hang");
+    expect(events).toEqual(["connected"]);
     link.faults.cut();
     await expect(inFlight).rejects.toMatchObject({ code: "UNAVAILABLE" });
     expect(client.state).toBe("disconnected");
@@ -106,9 +107,8 @@ describe("liveness", () => {
     expect(await client.call("ok")).toBe("ok");
     server.publish("tick.A", 7);
     await until(() => ticks.length === 1);
-    expect(events[0]).toBe("connected");
-    expect(events[1]).toMatch(/^disconnected: no heartbeat for 100 ms/);
-    expect(events[2]).toBe("connected");
+    // What the cut caused, whatever a loaded machine adds later: one heartbeat loss, one recovery.
+    expect(events.slice(1, 3)).toEqual([expect.stringMatching(/^disconnected: no heartbeat for 100 ms/), "connected"]);
     await client.stop();
     await server.stop();
   });

@@ -1,7 +1,28 @@
 import { describe, expect, it } from "vitest";
-import { readFileSync } from "node:fs";
+import { readdirSync, readFileSync } from "node:fs";
 
-const read = (file: string) => JSON.parse(readFileSync(new URL(`../../${file}`, import.meta.url), "utf8"));
+const root = new URL("../../", import.meta.url);
+const read = (file: string) => JSON.parse(readFileSync(new URL(file, root), "utf8"));
+
+/** Bare packages (not `node:` built-ins) that the files under `dirs` import, by package name. */
+function importedPackages(dirs: string[], keep: (file: string) => boolean = () => true): string[] {
+  const names = new Set<string>();
+  for (const dir of dirs) {
+    for (const file of readdirSync(new URL(dir, root), { recursive: true, encoding: "utf8" })) {
+      if (!/\.(ts|js|mjs)$/.test(file) || file.endsWith(".d.ts") || !keep(`${dir}/${file}`)) continue;
+      const source = readFileSync(new URL(`${dir}/${file}`, root), "utf8");
+      for (const [, specifier] of source.matchAll(/(?<![\w."'-])(?:from|import)\s*\(?\s*["']([^"'./][^"']*)["']/g)) {
+        if (specifier!.startsWith("node:")) continue;
+        const parts = specifier!.split("/");
+        names.add(specifier!.startsWith("@") ? parts.slice(0, 2).join("/") : parts[0]!);
+      }
+    }
+  }
+  return [...names].sort();
+}
+
+/** What a user installs: package.json "files" (dist is built from these). */
+const SHIPPED = ["lib", "transports", "sim", "bin"];
 
 describe("entry points", () => {
   it("package.json and deno.json export the same modules from the same sources", () => {
@@ -15,12 +36,17 @@ describe("entry points", () => {
     }
   });
 
-  it("deno.json maps every runtime dependency it needs with an npm: specifier", () => {
-    const deps = Object.keys(read("package.json").dependencies ?? {});
+  it("package.json's dependencies are exactly what the shipped code imports (bench and playground libraries are devDependencies)", () => {
+    const deps = Object.keys(read("package.json").dependencies ?? {}).sort();
+    expect(deps).toEqual(importedPackages(SHIPPED));
+  });
+
+  it("deno.json maps exactly the packages its sources import, at package.json's versions", () => {
+    const deps: Record<string, string> = read("package.json").dependencies ?? {};
     const imports: Record<string, string> = read("deno.json").imports;
-    for (const [name, specifier] of Object.entries(imports)) {
-      expect(specifier.startsWith(`npm:${name}@`)).toBe(true);
-      expect(deps).toContain(name);
-    }
+    // bin/tradewire.js is Node's entry (it registers tsx); Deno runs bin/tradewire.ts itself.
+    const denoSources = importedPackages(SHIPPED, (file) => !file.startsWith("bin/") || file.endsWith(".ts"));
+    expect(Object.keys(imports).sort()).toEqual(denoSources);
+    for (const [name, specifier] of Object.entries(imports)) expect(specifier).toBe(`npm:${name}@${deps[name]}`);
   });
 });

@@ -95,13 +95,31 @@ describe("matching rules", () => {
     const better = s.send(s.gateways.B!, { direction: "SHORT", price: 104, volume: 1 });
     s.market(BOOK);
     expect([s.order(a).status, s.order(b).status, s.order(better).status]).toEqual(["NOTTRADED", "NOTTRADED", "NOTTRADED"]);
-    const c = s.send(s.gateways.C!, { price: 105, volume: 4 });
+    // Room for two: 104 first (price), then A, which rested before B at 105 (time).
+    const c = s.send(s.gateways.C!, { price: 105, volume: 2 });
     s.market({ bids: [[99, 5]], asks: [[105, 9]] });
-    // 104 first, then A before B at 105 (time), both before the market's 105 depth.
     expect(s.trades(better).map((t) => t.price)).toEqual([104]);
-    expect(s.trades(a)).toHaveLength(1);
-    expect(s.trades(b)).toHaveLength(1);
-    expect(s.trades(c).map((t) => [t.price, t.volume])).toEqual([[104, 1], [105, 1], [105, 1], [105, 1]]);
+    expect(s.trades(a).map((t) => [t.price, t.volume])).toEqual([[105, 1]]);
+    expect(s.trades(b)).toEqual([]);
+    expect(s.trades(c).map((t) => [t.price, t.volume])).toEqual([[104, 1], [105, 1]]);
+    // B, still resting, goes before the market's own depth at 105.
+    const d = s.send(s.gateways.C!, { price: 105, volume: 2 });
+    s.market({ bids: [[99, 5]], asks: [[105, 9]] });
+    expect(s.trades(b).map((t) => [t.price, t.volume])).toEqual([[105, 1]]);
+    expect(s.trades(d).map((t) => [t.price, t.volume])).toEqual([[105, 1], [105, 1]]);
+  });
+
+  it("fills resting orders at one price in time order when the market crosses them", async () => {
+    const s = await setup({ accounts: ["A", "B", "C"] });
+    const first = s.send(s.gateways.A!, { direction: "SHORT", price: 105, volume: 1 });
+    const second = s.send(s.gateways.B!, { direction: "SHORT", price: 105, volume: 1 });
+    const third = s.send(s.gateways.C!, { direction: "SHORT", price: 105, volume: 1 });
+    s.market(BOOK);
+    // The market bids 106 for one lot, then for one more: the oldest order at 105 fills first.
+    s.market({ bids: [[106, 1]], asks: [[107, 5]] });
+    expect([first, second, third].map((id) => s.order(id).status)).toEqual(["ALLTRADED", "NOTTRADED", "NOTTRADED"]);
+    s.market({ bids: [[106, 1]], asks: [[107, 5]] });
+    expect([first, second, third].map((id) => s.order(id).status)).toEqual(["ALLTRADED", "ALLTRADED", "NOTTRADED"]);
   });
 
   it("prevents self-trades: the taker's remainder is cancelled and the resting order is untouched", async () => {

@@ -30,7 +30,7 @@ describe("a call made before any server exists", () => {
       cleanups.push(() => server.stop());
       // Once the client reports connected, its request link is up: the next call goes through.
       await new Promise<void>((resolve) => (client.state === "connected" ? resolve() : client.on("connected", resolve)));
-      await client.call("order", ["late"]);
+      await client.call("order", ["late"], { timeoutMs: 10_000 }); // the 300 ms default is for the early call
       expect(executed).toEqual(["late"]);
     });
   }

@@ -53,6 +53,91 @@ function countPings(bytes: Uint8Array): number {
   return pings;
 }
 
+/** Command names in what one side of a connection sent, after its greeting (partial frames wait). */
+function commandNames(bytes: Uint8Array): string[] {
+  if (bytes.length <= GREETING_SIZE) return [];
+  try {
+    return new FrameDecoder().push(bytes.subarray(GREETING_SIZE)).flatMap((item) => (item.kind === "command" ? [item.name] : []));
+  } catch {
+    return []; // cannot happen for our own output
+  }
+}
+
+/** Concatenate recorded chunks. */
+function joined(chunks: Uint8Array[]): Uint8Array {
+  const out = new Uint8Array(chunks.reduce((n, c) => n + c.length, 0));
+  chunks.reduce((offset, chunk) => (out.set(chunk, offset), offset + chunk.length), 0);
+  return out;
+}
+
+/**
+ * A TCP proxy in front of `target` that records the bytes of each direction, so a test can see
+ * the commands two of our sockets exchange. `up` is what the connecting side sent.
+ */
+async function tapProxy(target: string): Promise<{ endpoint: string; up(): Uint8Array; down(): Uint8Array; onData(listener: () => void): void }> {
+  const { createConnection, createServer } = await import("node:net");
+  const [, host, port] = /^tcp:\/\/([^:]+):(\d+)$/.exec(target)!;
+  const up: Uint8Array[] = [];
+  const down: Uint8Array[] = [];
+  const listeners: Array<() => void> = [];
+  const sockets: Array<{ destroy(): void }> = [];
+  const server = createServer((client) => {
+    const upstream = createConnection({ host: host!, port: Number(port) });
+    sockets.push(client, upstream);
+    for (const [from, to, record] of [[client, upstream, up], [upstream, client, down]] as const) {
+      from.on("data", (chunk: Uint8Array) => {
+        record.push(new Uint8Array(chunk));
+        to.write(chunk);
+        for (const listener of listeners) listener();
+      });
+      from.on("error", () => {});
+      from.on("close", () => to.destroy());
+    }
+  });
+  open.push({ close: () => (sockets.forEach((socket) => socket.destroy()), void server.close()) });
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", () => resolve()));
+  return {
+    endpoint: `tcp://127.0.0.1:${(server.address() as { port: number }).port}`,
+    up: () => joined(up),
+    down: () => joined(down),
+    onData: (listener) => void listeners.push(listener),
+  };
+}
+
+/**
+ * A hand-driven PUB that sends every message to every subscriber, whatever they subscribed to:
+ * what reaches our Subscriber is then filtered by the Subscriber alone.
+ */
+async function unfilteredPublisher(): Promise<{ endpoint: string; send(...topics: string[]): void }> {
+  const { createServer } = await import("node:net");
+  const sockets: Array<import("node:net").Socket> = [];
+  const server = createServer((socket) => {
+    sockets.push(socket);
+    socket.on("error", () => {});
+    socket.write(encodeGreeting());
+    socket.write(encodeCommand("READY", encodeProperties({ "Socket-Type": "PUB" })));
+  });
+  open.push({ close: () => (sockets.forEach((socket) => socket.destroy()), void server.close()) });
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", () => resolve()));
+  const encoder = new TextEncoder();
+  return {
+    endpoint: `tcp://127.0.0.1:${(server.address() as { port: number }).port}`,
+    send: (...topics) => {
+      for (const socket of sockets) for (const topic of topics) socket.write(encodeMessage([encoder.encode(topic), encoder.encode("body")]));
+    },
+  };
+}
+
+/** Resolves once `condition` holds, checked on each recorded chunk; fails after `ms` naming `what`. */
+function whenSeen(onData: (listener: () => void) => void, condition: () => boolean, what: string, ms = 5000): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`not seen within ${ms} ms: ${what}`)), ms);
+    const check = () => condition() && (clearTimeout(timer), resolve());
+    onData(check);
+    check();
+  });
+}
+
 describe("Dealer", () => {
   it("queues up to the high-water mark with no peer, then waits until one appears", async () => {
     const dealer = track(new Dealer({ ...quiet, sendHighWaterMark: 3 }));
@@ -283,42 +368,60 @@ describe("heartbeats", () => {
   });
 
   it("pings a peer and drops it when it stays silent past the timeout", async () => {
-    const router = track(new Router({ ...quiet, heartbeatInterval: 50, heartbeatTimeout: 150 }));
+    // PINGs every 20 ms, a drop after 1 s of silence: a loaded machine's pause cannot make the
+    // drop come before the first PING.
+    const router = track(new Router({ ...quiet, heartbeatInterval: 20, heartbeatTimeout: 1000 }));
     await router.bind("tcp://127.0.0.1:0");
     const gone = router.events.once("disconnect");
     const raw = await connectRaw(router.lastEndpoint!, "DEALER");
-    const event = await gone;
-    expect(event.reason).toMatch(/heartbeat timeout 150 ms/);
     const names = await rawItems(raw, (n) => n.includes("PING"));
     expect(names[0]).toBe("READY");
+    const event = await gone;
+    expect(event.reason).toMatch(/heartbeat timeout 1000 ms/);
   });
 
   it("keeps a peer that answers PINGs connected well past the timeout", async () => {
-    const router = track(new Router({ ...quiet, heartbeatInterval: 30, heartbeatTimeout: 300 }));
+    // The timeout is long enough that a loaded machine's pause cannot pass for silence.
+    const router = track(new Router({ ...quiet, heartbeatInterval: 50, heartbeatTimeout: 1000 }));
     await router.bind("tcp://127.0.0.1:0");
     const dropped = router.events.once("disconnect").then((event) => `dropped: ${event.reason}`);
     const raw = await connectRaw(router.lastEndpoint!, "DEALER");
-    // Answer every PING as it arrives; fifteen of them span more than the timeout.
+    // Answer every PING as it arrives; twenty-five of them span more than the timeout.
     let answered = 0;
-    const fifteen = new Promise<void>((resolve) =>
+    const enough = new Promise<void>((resolve) =>
       raw.onData(() => {
         const pings = countPings(raw.received());
         for (; answered < pings; answered++) raw.write(encodeCommand("PONG"));
-        if (answered >= 15) resolve();
+        if (answered >= 25) resolve();
       }),
     );
-    expect(await Promise.race([fifteen.then(() => "still connected"), dropped])).toBe("still connected");
+    expect(await Promise.race([enough.then(() => "still connected"), dropped])).toBe("still connected");
     raw.write(encodeMessage([new TextEncoder().encode("still here")]));
     expect(text(await router.receive())[1]).toBe("still here");
   });
 
-  it("pings in both directions between our own sockets", async () => {
-    const router = track(new Router({ ...quiet, heartbeatInterval: 20, heartbeatTimeout: 1000 }));
+  it("pings in both directions between our own sockets, and each side answers with PONG", async () => {
+    const router = track(new Router({ ...quiet, heartbeatInterval: 20, heartbeatTimeout: 10_000 }));
     await router.bind("tcp://127.0.0.1:0");
-    const dealer = track(new Dealer({ ...quiet, heartbeatInterval: 20, heartbeatTimeout: 1000 }));
-    dealer.connect(router.lastEndpoint!);
+    const proxy = await tapProxy(router.lastEndpoint!);
+    const dealer = track(new Dealer({ ...quiet, heartbeatInterval: 20, heartbeatTimeout: 10_000 }));
+    dealer.connect(proxy.endpoint);
     await dealer.send("one");
     expect(text(await router.receive())[1]).toBe("one");
+    // Two PINGs and two PONGs each way: the bytes on the wire, not the lack of a disconnect.
+    const twice = (bytes: () => Uint8Array, name: string) => commandNames(bytes()).filter((n) => n === name).length >= 2;
+    await whenSeen(
+      proxy.onData,
+      () => twice(proxy.up, "PING") && twice(proxy.up, "PONG") && twice(proxy.down, "PING") && twice(proxy.down, "PONG"),
+      "PING and PONG in both directions",
+    ).catch((error: Error) => {
+      const tally = (bytes: Uint8Array) => ["PING", "PONG"].map((name) => `${commandNames(bytes).filter((n) => n === name).length} ${name}`).join(", ");
+      throw new Error(`${error.message}; the dealer sent ${tally(proxy.up())}, the router ${tally(proxy.down())}`);
+    });
+    expect(commandNames(proxy.up())[0]).toBe("READY");
+    expect(commandNames(proxy.down())[0]).toBe("READY");
+    await dealer.send("two");
+    expect(text(await router.receive())[1]).toBe("two");
   });
 });
 
@@ -358,17 +461,40 @@ describe("Publisher and Subscriber", () => {
     const sub = track(new Subscriber(quiet));
     sub.subscribe("");
     sub.connect(pub.lastEndpoint!);
-    await publishUntilReceived(() => pub.send(["probe"]), sub.receive());
-    const body = new Uint8Array(64 * 1024);
-    // The stalled peer never reads: its queue fills and every later message is dropped for it.
-    while (pub.droppedMessages === 0) await pub.send(["flood", body]);
-    expect(pub.droppedMessages).toBeGreaterThan(0);
     await publishUntilReceived(
-      () => pub.send(["end"]),
-      (async () => {
-        while (text(await sub.receive())[0] !== "end");
-      })(),
+      () => pub.send(["probe"]),
+      Promise.all([sub.receive(), rawItems(stalled, (n) => n.includes("msg:probe"))]),
     );
+    // From here on the stalled peer reads nothing: the kernel's buffers fill, then its queue.
+    stalled.pause();
+    const stalledBytes = stalled.received().length;
+    const body = new Uint8Array(64 * 1024);
+    const healthyNext = async () => {
+      let message: string[];
+      while ((message = text((await sub.receive()).slice(0, 2)))[0] === "probe");
+      return message;
+    };
+    // Paced by the healthy subscriber, each message reaching it before the next is sent: so
+    // every message dropped is one the stalled peer missed, and the healthy one loses none.
+    let sent = 0;
+    while (pub.droppedMessages === 0) {
+      // Loopback buffers hold a few MB: about 100 messages fill them (64 MiB is far past that).
+      if (sent === 1_000) throw new Error("the stalled peer never reached its high-water mark (64 MiB sent)");
+      await pub.send(["flood", String(sent), body]);
+      expect(await healthyNext()).toEqual(["flood", String(sent)]);
+      sent++;
+    }
+    for (let more = 0; more < 10; more++, sent++) {
+      await pub.send(["flood", String(sent), body]);
+      expect(await healthyNext()).toEqual(["flood", String(sent)]);
+    }
+    // One drop for the stalled peer per message from the first drop on (no more: none for the healthy one).
+    expect(pub.droppedMessages).toBeGreaterThan(0);
+    expect(pub.droppedMessages).toBeLessThanOrEqual(11);
+    expect(stalled.received().length).toBe(stalledBytes);
+    // Once it reads again, it gets new messages again.
+    stalled.resume();
+    await publishUntilReceived(() => pub.send(["after"]), rawItems(stalled, (n) => n.includes("msg:after")));
   });
 
   it("stops sending a prefix on the first CANCEL, however often it was subscribed (libzmq SUB)", async () => {
@@ -478,13 +604,40 @@ describe("Publisher and Subscriber", () => {
     expect(await sent()).toEqual(expected);
   });
 
-  it("filters on the subscriber side too and stops after unsubscribe", async () => {
+  it("filters on the subscriber side too, by its counted subscriptions, against a publisher that sends everything", async () => {
+    const pub = await unfilteredPublisher();
+    const sub = track(new Subscriber(quiet));
+    sub.subscribe("x", "y");
+    sub.subscribe("x"); // counted: one unsubscribe("x") keeps it
+    const shaken = sub.events.once("handshake");
+    sub.connect(pub.endpoint);
+    await shaken;
+    const next = async () => text(await sub.receive())[0];
+    // Each round ends with a wanted topic, so everything before it has been filtered.
+    pub.send("a.no", "x.1", "b.no", "y.1", "", "X.no");
+    expect([await next(), await next()]).toEqual(["x.1", "y.1"]);
+    sub.unsubscribe("x");
+    sub.unsubscribe("y");
+    pub.send("y.gone", "a.no", "x.still");
+    expect(await next()).toBe("x.still");
+    sub.unsubscribe("x");
+    sub.subscribe("z");
+    pub.send("x.gone", "y.gone", "z.end");
+    expect(await next()).toBe("z.end");
+    sub.unsubscribe("z");
+    sub.subscribe("");
+    pub.send("anything");
+    expect(await next()).toBe("anything");
+  });
+
+  it("our Publisher and Subscriber agree end to end on subscribe and unsubscribe", async () => {
     const pub = track(new Publisher(quiet));
     await pub.bind("tcp://127.0.0.1:0");
     const sub = track(new Subscriber(quiet));
     sub.subscribe("x", "y");
     sub.subscribe("x"); // counted: one unsubscribe("x") keeps it
-    sub.connect(pub.lastEndpoint!);
+    const proxy = await tapProxy(pub.lastEndpoint!);
+    sub.connect(proxy.endpoint);
     await publishUntilReceived(() => pub.send(["y.probe"]), sub.receive());
     sub.unsubscribe("x");
     sub.unsubscribe("y");
@@ -502,6 +655,10 @@ describe("Publisher and Subscriber", () => {
     let topic: string | undefined;
     while ((topic = text(await sub.receive())[0]) === "z.probe");
     expect(topic).toBe("z.end");
+    // The Publisher itself left them out: the Subscriber's CANCELs reached it.
+    const sent = new FrameDecoder().push(proxy.down().subarray(GREETING_SIZE)).flatMap((item) => (item.kind === "message" ? text(item.frames.slice(0, 1)) : []));
+    expect(sent).toContain("z.end");
+    expect(sent.filter((topic) => topic.endsWith(".gone"))).toEqual([]);
   });
 
   it("a Subscriber cannot send", async () => {

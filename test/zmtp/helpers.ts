@@ -18,6 +18,8 @@ export interface ChildPeer {
   pid: number;
   /** Resolves with the next stdout line that starts with `prefix`. */
   nextLine(prefix: string): Promise<string>;
+  /** Lines printed so far and not taken by nextLine, that start with `prefix`. */
+  unread(prefix: string): string[];
   /** Resolves when the process has exited. */
   exited: Promise<number | null>;
   kill(): Promise<void>;
@@ -53,6 +55,7 @@ export async function spawnPeer(command: string, script: string, args: string[])
     endpoint: ready.slice("ready ".length),
     pid: child.pid!,
     nextLine,
+    unread: (prefix) => lines.filter((line) => line.startsWith(prefix)),
     exited,
     async kill() {
       if (child.exitCode === null && child.signalCode === null) {
@@ -102,6 +105,9 @@ export interface RawPeer {
   closed: Promise<void>;
   /** Called on every chunk that arrives, after it is recorded. */
   onData(listener: () => void): void;
+  /** Stop reading, as a stalled peer does: TCP flow control then backs up the socket under test. */
+  pause(): void;
+  resume(): void;
   destroy(): void;
 }
 
@@ -132,6 +138,8 @@ export async function rawPeer(endpoint: string): Promise<RawPeer> {
     },
     closed,
     onData: (listener) => void socket.on("data", listener),
+    pause: () => void socket.pause(),
+    resume: () => void socket.resume(),
     destroy: () => socket.destroy(),
   };
 }

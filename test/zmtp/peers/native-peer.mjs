@@ -5,6 +5,7 @@
 //   pub ADDR              bind a PUB, publish "<topic>.<n>" / "<pid>:<n>" on topics a and b every 5 ms
 //   dealer ADDR N         connect a DEALER, send N messages, expect N echoes, print "done N"
 //   sub ADDR PREFIX       connect a SUB, print "msg <topic> <body>" for each message
+//   xsub ADDR PREFIX      the same with an XSUB, which does not filter: it prints what the publisher sent
 //   dealer-to-pub ADDR    connect a DEALER (to a PUB: the handshake must fail)
 // Prints "ready <endpoint>" once bound or connecting. Exits on stdin end or SIGTERM.
 import * as zmq from "zeromq";
@@ -57,6 +58,14 @@ if (mode === "router-echo") {
   sub.connect(address);
   print(`ready ${address}`);
   for await (const [topic, body] of sub) print(`msg ${topic} ${body ?? ""}`);
+} else if (mode === "xsub") {
+  const xsub = new zmq.XSubscriber({ linger: 0 });
+  sockets.push(xsub);
+  xsub.connect(address);
+  // A subscription is a message: 1, then the prefix. XSUB sends it again to every new connection.
+  await xsub.send(Buffer.concat([Buffer.from([1]), Buffer.from(arg ?? "")]));
+  print(`ready ${address}`);
+  for await (const [topic, body] of xsub) print(`msg ${topic} ${body ?? ""}`);
 } else {
   print(`unknown mode ${mode}`);
   process.exit(2);

@@ -5,6 +5,7 @@ Usage: python3 pyzmq-peer.py <mode> <address> [arg]
   dealer ADDR N      connect a DEALER, send N messages, expect N echoes in order, print "done N"
   pub ADDR           bind a PUB, publish on topics a.<n> and b.<n> every 5 ms
   sub ADDR PREFIX    connect a SUB, print "msg <topic> <body>" per message
+  xsub ADDR PREFIX   the same with an XSUB, which does not filter: it prints what the publisher sent
 Prints "ready <endpoint>" first. Exits when stdin closes.
 """
 import os
@@ -64,11 +65,15 @@ elif mode == "pub":
         sock.send_multipart([b"a.%d" % n, body])
         sock.send_multipart([b"b.%d" % n, body])
         time.sleep(0.005)
-elif mode == "sub":
-    sock = ctx.socket(zmq.SUB)
+elif mode in ("sub", "xsub"):
+    sock = ctx.socket(zmq.SUB if mode == "sub" else zmq.XSUB)
     sock.linger = 0
-    sock.setsockopt(zmq.SUBSCRIBE, (arg or "").encode())
+    if mode == "sub":
+        sock.setsockopt(zmq.SUBSCRIBE, (arg or "").encode())
     sock.connect(address)
+    if mode == "xsub":
+        # A subscription is a message: 1, then the prefix. XSUB sends it again to every new connection.
+        sock.send(b"\x01" + (arg or "").encode())
     say("ready " + address)
     while True:
         frames = sock.recv_multipart()
