@@ -28,6 +28,8 @@ export interface ServerTransport {
   publish(topic: string, frame: Uint8Array): void;
   /** Release every socket, port and timer. Idempotent. */
   close(): Promise<void>;
+  /** Optional: the transport's own counters (drops, refusals, peers gone); the server merges them into its stats. */
+  readonly stats?: Readonly<Record<string, number>>;
 }
 
 /** What a client transport delivers upward. */
