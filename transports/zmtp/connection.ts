@@ -37,6 +37,12 @@ import { incompatibilityReason, sendsIdentity, type SocketType } from "./socket-
 
 /** Messages at or above this size are written as header + body without a copy. */
 const COPY_LIMIT = 16 * 1024;
+/**
+ * Corked bytes above which a connection flushes before the end of the tick: a burst then goes
+ * to the kernel (which a reading peer drains) instead of counting in full against the peer's
+ * queued-bytes budget.
+ */
+const CORK_FLUSH_BYTES = 256 * 1024;
 /** Bytes waiting in the socket's write buffer above which PINGs go unanswered. */
 const PONG_BACKLOG_LIMIT = 64 * 1024;
 /** libzmq refuses a READY whose Identity is longer than this. */
@@ -180,8 +186,12 @@ export class Connection {
    * buffered bytes (`writableLength`), so this is a read and a compare, not a per-message record.
    */
   #syncQueued(): void {
-    const now = this.#socket.writableLength;
+    let now = this.#socket.writableLength;
     if (now === this.#queued) return;
+    if (this.#corked && now >= CORK_FLUSH_BYTES) {
+      this.#uncork();
+      now = this.#socket.writableLength;
+    }
     this.#options.budget.queuedBytes += now - this.#queued;
     this.#queued = now;
   }
@@ -225,6 +235,8 @@ export class Connection {
   }
 
   readonly #uncork = (): void => {
+    // Already flushed early (CORK_FLUSH_BYTES): the tick's uncork has nothing left to undo.
+    if (!this.#corked) return;
     this.#corked = false;
     this.#socket.uncork();
   };
