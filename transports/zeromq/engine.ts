@@ -24,10 +24,35 @@ export interface SocketOptions {
   heartbeatTimeout: number;
   /** Queue outgoing messages only on completed connections (so nothing is sent late to a new peer). */
   immediate?: boolean;
+  /**
+   * ROUTER: receive `[routingId, <empty frame>]` once when a peer connects and once when it is
+   * gone (libzmq's ZMQ_ROUTER_NOTIFY), so the server can release what it holds for the peer.
+   */
+  routerNotify?: boolean;
+  /**
+   * Byte budgets of a bound socket. Only the ZMTP engine enforces them: libzmq counts messages
+   * (the high-water marks), not bytes, and has no per-socket connection caps.
+   */
+  budgets?: EngineBudgets;
   /** CURVE server side: our long-term secret key (Z85). */
   curveServerSecretKey?: string;
   /** CURVE client side: the server's public key and our own key pair (Z85). */
   curveClient?: { serverKey: string; publicKey: string; secretKey: string };
+}
+
+/** Limits the ZMTP engine applies to a bound socket (see options.ts for what each does). */
+export interface EngineBudgets {
+  maxConnections: number;
+  maxConnectionsPerAddress: number;
+  /** Bytes queued for one peer (ROUTER: replies, it is disconnected; PUB: events, it misses them). */
+  maxQueuedBytesPerPeer: number;
+  /** Bytes queued for all peers of the socket together. */
+  maxQueuedBytes: number;
+  maxPartialBytes: number;
+  messageTimeoutMs: number;
+  /** PUB only. */
+  maxSubscriptionsPerPeer: number;
+  maxPrefixBytes: number;
 }
 
 /** What a socket reports about its connections, engine-neutral. */
@@ -47,6 +72,10 @@ export interface EngineSocket {
   readonly closed: boolean;
   /** Report connection events to `listener` until the socket closes. */
   watch(listener: (event: SocketEvent) => void): void;
+  /** True for a ROUTER that delivers the `routerNotify` messages (the option was asked for and the engine has it). */
+  readonly notifies?: boolean;
+  /** The engine's own counters for this socket (drops, refusals), where it keeps any. */
+  stats?(): Readonly<Record<string, number>>;
 }
 
 export interface SubscriberSocket extends EngineSocket {

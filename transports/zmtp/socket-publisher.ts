@@ -6,24 +6,54 @@
  *
  * Each peer's prefixes are a plain set, as libzmq's PUB keeps them: a SUB sends SUBSCRIBE for
  * every subscribe call and CANCEL only when its own count for the prefix reaches zero. A peer
- * gets at most MAX_PREFIXES_PER_PEER prefixes of at most MAX_PREFIX_SIZE bytes; the rest are
- * ignored and logged (once per peer), so a peer cannot grow our memory without bound.
+ * gets at most `maxSubscriptionsPerPeer` prefixes of at most `maxPrefixBytes` bytes; the rest
+ * are ignored (counted in `refusedSubscriptions`, logged once per peer), so a peer cannot grow
+ * our memory without bound.
+ *
+ * Byte budgets (beyond libzmq, which counts messages only): a subscriber misses a message that
+ * would take its queued bytes past `maxQueuedBytesPerSubscriber`, and, while all subscribers
+ * together hold more than `maxQueuedBytes`, the ones holding at least their fair share miss it
+ * too. A subscriber with nothing queued always gets the message. A message sent to many
+ * subscribers is encoded once but counted for each (a conservative count).
  */
 import type { Connection } from "./connection.ts";
 import { encodeMessage } from "./frame-codec.ts";
-import { closedError, type MessageLike, type SocketOptions, toFrames, ZmtpSocket } from "./socket-base.ts";
+import { closedError, limitOr, type MessageLike, type SocketOptions, toFrames, ZmtpSocket } from "./socket-base.ts";
 import { bytesToKey, SubscriptionSet } from "./subscriptions.ts";
 
+/** Library defaults; the tradewire server transport passes its own budgets (lib/budgets.ts). */
 export const MAX_PREFIXES_PER_PEER = 10_000;
 export const MAX_PREFIX_SIZE = 1024;
+
+export interface PublisherOptions extends SocketOptions {
+  /** Topic prefixes one subscriber may hold; more are ignored. Default 10 000. */
+  maxSubscriptionsPerPeer?: number;
+  /** Longest prefix accepted, in bytes; longer ones are ignored. Default 1 024. */
+  maxPrefixBytes?: number;
+  /** Message bytes queued for one subscriber; past it the subscriber misses messages. Default: no limit. */
+  maxQueuedBytesPerSubscriber?: number;
+  /** Message bytes queued for all subscribers; past it those holding their fair share or more miss messages. Default: no limit. */
+  maxQueuedBytes?: number;
+}
 
 export class Publisher extends ZmtpSocket {
   readonly #subscriptions = new WeakMap<Connection, SubscriptionSet>();
   readonly #warned = new WeakSet<Connection>();
+  readonly #maxPrefixes: number;
+  readonly #maxPrefixBytes: number;
+  readonly #maxQueuedPerPeer: number;
+  readonly #maxQueued: number;
+  /** Messages a subscriber missed: at its high-water mark or past a byte budget. */
   droppedMessages = 0;
+  /** SUBSCRIBEs ignored: prefix too long or too many prefixes. */
+  refusedSubscriptions = 0;
 
-  constructor(options: SocketOptions = {}) {
+  constructor(options: PublisherOptions = {}) {
     super("PUB", options);
+    this.#maxPrefixes = limitOr("maxSubscriptionsPerPeer", options.maxSubscriptionsPerPeer ?? MAX_PREFIXES_PER_PEER);
+    this.#maxPrefixBytes = limitOr("maxPrefixBytes", options.maxPrefixBytes ?? MAX_PREFIX_SIZE);
+    this.#maxQueuedPerPeer = limitOr("maxQueuedBytesPerSubscriber", options.maxQueuedBytesPerSubscriber);
+    this.#maxQueued = limitOr("maxQueuedBytes", options.maxQueuedBytes);
   }
 
   send(message: MessageLike): Promise<void> {
@@ -31,6 +61,7 @@ export class Publisher extends ZmtpSocket {
     const frames = toFrames(message);
     const topic = frames[0]!;
     let encoded: Uint8Array | undefined;
+    let size = -1;
     let topicKey: string | undefined;
     let keyLength = -1;
     for (const peer of this.peers) {
@@ -45,6 +76,17 @@ export class Publisher extends ZmtpSocket {
       if (peer.pendingWrites >= this.sendHighWaterMark) {
         this.droppedMessages++;
         continue;
+      }
+      const queued = peer.queuedBytes;
+      if (queued > 0) {
+        if (size < 0) size = messageSize(frames);
+        if (
+          queued + size > this.#maxQueuedPerPeer ||
+          (this.budget.queuedBytes + size > this.#maxQueued && queued * this.peers.size >= this.#maxQueued)
+        ) {
+          this.droppedMessages++;
+          continue;
+        }
       }
       // Encode once for every subscriber.
       encoded ??= encodeMessage(frames);
@@ -72,19 +114,26 @@ export class Publisher extends ZmtpSocket {
   #subscribe(connection: Connection, prefix: Uint8Array): void {
     const subscriptions = this.#subscriptions.get(connection);
     if (!subscriptions) return;
-    if (prefix.length > MAX_PREFIX_SIZE) {
-      return this.#refuse(connection, `subscription prefix of ${prefix.length} bytes exceeds ${MAX_PREFIX_SIZE}, ignored`);
+    if (prefix.length > this.#maxPrefixBytes) {
+      return this.#refuse(connection, `subscription prefix of ${prefix.length} bytes exceeds ${this.#maxPrefixBytes}, ignored`);
     }
     const key = bytesToKey(prefix);
-    if (subscriptions.size >= MAX_PREFIXES_PER_PEER && !subscriptions.has(key)) {
-      return this.#refuse(connection, `more than ${MAX_PREFIXES_PER_PEER} subscription prefixes, further ones ignored`);
+    if (subscriptions.size >= this.#maxPrefixes && !subscriptions.has(key)) {
+      return this.#refuse(connection, `more than ${this.#maxPrefixes} subscription prefixes, further ones ignored`);
     }
     subscriptions.add(key);
   }
 
   #refuse(connection: Connection, reason: string): void {
+    this.refusedSubscriptions++;
     if (this.#warned.has(connection)) return;
     this.#warned.add(connection);
     this.log(`${connection.address}: ${reason}`);
   }
+}
+
+function messageSize(frames: readonly Uint8Array[]): number {
+  let size = 0;
+  for (const frame of frames) size += frame.length;
+  return size;
 }
