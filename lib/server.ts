@@ -277,8 +277,9 @@ export class RpcServer {
     if (frame.byteLength > this.#maxMessageBytes) {
       throw new RpcError("RESOURCE_EXHAUSTED", `Event of ${frame.byteLength} bytes exceeds maxMessageBytes ${this.#maxMessageBytes}`);
     }
-    sequences.sent(stream, seq, options?.latestValue !== true);
-    this.#transport.publish(topic, frame);
+    const latestValue = options?.latestValue === true;
+    sequences.sent(stream, seq, !latestValue);
+    this.#transport.publish(topic, frame, latestValue);
   }
 
   #beat(state: "alive" | "stopping"): void {
