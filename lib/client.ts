@@ -300,10 +300,7 @@ export class RpcClient {
       return stream as IncomingStream<T>;
     }
     const pending: PendingCall = {
-      resolve: (value) => {
-        stream.push(value); // a server that answered with one value (an older one)
-        stream.end();
-      },
+      resolve: (value) => stream.finishWith(value), // a server that answered with one value (an older one)
       reject: (error) => stream.fail(error),
       stream,
       name,

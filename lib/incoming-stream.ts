@@ -55,6 +55,14 @@ export class IncomingStream<T> implements AsyncIterableIterator<T> {
     this.#buffer.push(item);
   }
 
+  /** A server that answered with one value (no stream support): an array's elements, or the value, then the end. */
+  finishWith(value: unknown): void {
+    if (this.#ended) return;
+    if (Array.isArray(value)) for (const item of value as T[]) this.#buffer.push(item);
+    else this.#buffer.push(value as T);
+    this.end();
+  }
+
   end(): void {
     this.#ended = true;
     this.#waiter?.resolve({ done: true, value: undefined });
