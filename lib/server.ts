@@ -152,8 +152,8 @@ export class RpcServer {
     // A subscriber's starting point: the last seq of the streams under its prefixes.
     const streams: Registration = {
       fn: (prefixes: unknown) => {
-        if (!Array.isArray(prefixes) || !prefixes.every((p) => typeof p === "string")) {
-          throw new RpcError("INVALID_ARGUMENT", "Expected an array of topic prefixes");
+        if (!Array.isArray(prefixes) || prefixes.length > DEFAULT_BUDGETS.maxSubscriptionsPerPeer || !prefixes.every((p) => typeof p === "string")) {
+          throw new RpcError("INVALID_ARGUMENT", `Expected an array of at most ${DEFAULT_BUDGETS.maxSubscriptionsPerPeer} topic prefixes`);
         }
         return { epoch: this.#sequences.epoch, streams: this.#sequences.snapshot(prefixes) };
       },
@@ -393,7 +393,7 @@ export class RpcServer {
     if (request.credit > 0) {
       void this.#streamOut(request, call, itemsOf(value));
     } else if (isStreamSource(value)) {
-      collect(itemsOf(value), MAX_COLLECTED_ITEMS).then(
+      collect(itemsOf(value), MAX_COLLECTED_ITEMS, () => call.released).then(
         (items) => this.#answer(request, call, { value: items }),
         (error: unknown) => this.#answer(request, call, { error: error instanceof RangeError ? new RpcError("RESOURCE_EXHAUSTED", error.message) : error }),
       );

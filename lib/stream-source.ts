@@ -27,11 +27,18 @@ export function itemsOf(value: unknown): AsyncIterator<unknown> {
   return syncIterator([value][Symbol.iterator]());
 }
 
-/** Every item, into an array of at most `maxItems`; more is a RangeError ("stream it instead"). */
-export async function collect(items: AsyncIterator<unknown>, maxItems: number): Promise<unknown[]> {
+/**
+ * Every item, into an array of at most `maxItems`; more is a RangeError ("stream it instead").
+ * Stops early, closing the iterator, once `abandoned()` says nobody waits for the result.
+ */
+export async function collect(items: AsyncIterator<unknown>, maxItems: number, abandoned: () => boolean): Promise<unknown[]> {
   const out: unknown[] = [];
   try {
     for (let next = await items.next(); !next.done; next = await items.next()) {
+      if (abandoned()) {
+        await items.return?.();
+        return out;
+      }
       if (out.length >= maxItems) throw new RangeError(`More than ${maxItems} items: call stream() to receive them as a stream`);
       out.push(next.value);
     }

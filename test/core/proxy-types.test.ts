@@ -13,6 +13,8 @@ interface TradingApi {
   allBars(): Bar[];
 }
 
+type Api = Remote<TradingApi>;
+
 describe("proxy<T>() types", () => {
   it("turns every method into one returning a Promise of its awaited result", () => {
     const api = {} as Remote<TradingApi>;
@@ -30,15 +32,14 @@ describe("proxy<T>() types", () => {
     // @ts-expect-error a number is not a symbol
     void (() => api.history.stream(1));
     expectTypeOf(api.add).parameters.toEqualTypeOf<[number, number]>();
-    expectTypeOf(api.history.stream).parameters.toEqualTypeOf<[string]>();
+    expectTypeOf<Api["history"]["stream"]>().parameters.toEqualTypeOf<[string]>();
   });
 
   it("streams a generator's items or an array's elements; a call collects a generator into an array", () => {
-    const api = {} as Remote<TradingApi>;
-    expectTypeOf(api.history.stream).returns.toEqualTypeOf<AsyncIterableIterator<Bar>>();
-    expectTypeOf(api.history).returns.toEqualTypeOf<Promise<Bar[]>>();
-    expectTypeOf(api.allBars.stream).returns.toEqualTypeOf<AsyncIterableIterator<Bar>>();
-    expectTypeOf(api.allBars).returns.toEqualTypeOf<Promise<Bar[]>>();
-    expectTypeOf(api.quote.stream).returns.toEqualTypeOf<AsyncIterableIterator<{ bid: number; ask: number }>>();
+    expectTypeOf<Api["history"]["stream"]>().returns.toEqualTypeOf<AsyncIterableIterator<Bar>>();
+    expectTypeOf<Api["history"]>().returns.toEqualTypeOf<Promise<Bar[]>>();
+    expectTypeOf<Api["allBars"]["stream"]>().returns.toEqualTypeOf<AsyncIterableIterator<Bar>>();
+    expectTypeOf<Api["allBars"]>().returns.toEqualTypeOf<Promise<Bar[]>>();
+    expectTypeOf<Api["quote"]["stream"]>().returns.toEqualTypeOf<AsyncIterableIterator<{ bid: number; ask: number }>>();
   });
 });
