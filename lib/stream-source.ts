@@ -10,6 +10,8 @@ export function isStreamSource(value: unknown): value is AsyncIterable<unknown> 
   if (typeof value !== "object" || value === null) return false;
   if (typeof (value as AsyncIterable<unknown>)[Symbol.asyncIterator] === "function") return true;
   if (typeof (value as ReadableStream<unknown>).getReader === "function") return true;
+  // Most results are plain objects or arrays: answered before the slower tag check.
+  if (typeof (value as Iterable<unknown>)[Symbol.iterator] !== "function" || Array.isArray(value)) return false;
   return Object.prototype.toString.call(value) === "[object Generator]";
 }
 
