@@ -179,7 +179,9 @@ function setUpLearnDrawer(): void {
     drawer.hidden = !on;
     toggle.setAttribute("aria-expanded", String(on));
     document.body.classList.toggle("learning", on);
-    if (on) drawer.querySelector<HTMLElement>("[role=tab][aria-selected=true]")?.focus();
+    // In a narrow window the panel sits below the wire log, in the page: bring it into view.
+    if (on) drawer.scrollIntoView({ block: "nearest" });
+    if (on) drawer.querySelector<HTMLElement>("[role=tab][aria-selected=true]")?.focus({ preventScroll: true });
     else toggle.focus();
   };
   toggle.addEventListener("click", () => open(toggle.getAttribute("aria-expanded") !== "true"));

@@ -243,7 +243,7 @@ export class TradeView {
   #explainIds(vtOrderId: string | undefined): void {
     const names = this.#names;
     if (!names) return setText(this.#idNote, "\u00a0");
-    const n = vtOrderId?.slice(names.page.length + 1) || "7";
+    const n = vtOrderId?.slice(names.page.length + 1) || "n";
     setText(
       this.#idNote,
       `${names.page}.${n} here = ${names.server}.${n} on the wire (eOrder.${names.server}.${n}): the page's RpcGateway "${names.page}" renames the server's gateway "${names.server}".`,

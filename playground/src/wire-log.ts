@@ -188,7 +188,8 @@ export class WireLog {
       if (!run) shown.push((run = { kind: "ticks", count: 0, bytes: 0, newest: frame, symbols: new Set() }));
       run.count++;
       run.bytes += frame.bytes;
-      run.symbols.add(frame.topic!.slice("eTick.".length));
+      const symbol = frame.topic!.slice("eTick.".length);
+      run.symbols.add(symbol.split(".")[0]!);
     }
     this.#shown = shown;
     this.#rows.fill(shown, (cells, row, tr) => {
@@ -203,9 +204,9 @@ export class WireLog {
       setText(cells[2]!, outgoing ? "→" : "←");
       cells[2]!.title = outgoing ? "page → worker" : "worker → page";
       if (row.kind === "ticks") {
-        setText(cells[3]!, `ticks ×${row.count}`);
+        setText(cells[3]!, "ticks");
         cells[3]!.className = "kind-event";
-        setText(cells[4]!, `eTick. ${[...row.symbols].join(" ")}`);
+        setText(cells[4]!, `${row.count} × eTick. ${[...row.symbols].join(" ")}`);
         setText(cells[5]!, bytes(row.bytes));
         setText(cells[6]!, "");
       } else {
