@@ -1,8 +1,9 @@
 /**
  * The wire log: every frame the page's client sent or received, newest first, with its size and,
  * for replies, the round trip; and a marker where the client noticed lost events or a server
- * restart. Filterable by kind and by name/topic. Ticks (most of the traffic) start collapsed:
- * each run of them between two rows shown is one row that counts them, so a call stays in view.
+ * restart. Filterable by kind and by name/topic. It starts with calls and order/trade events on
+ * rows of their own; ticks (most of the traffic) and the other events are collapsed: each run of
+ * them between two rows shown is one row that counts them, so a call stays in view.
  * Recording is a ring buffer; drawing happens once per frame into a fixed pool of rows.
  */
 import { FixedRows, h, setClass, setText } from "./dom.ts";
@@ -13,18 +14,32 @@ import { isMarker, type WireEntry, type WireFrame, type WireMarker } from "./ses
 const CAPACITY = 5_000;
 const VISIBLE_ROWS = 150;
 
-export type KindFilter = "calls" | "events" | "ticks" | "heartbeats";
+export type KindFilter = "calls" | "orders" | "events" | "ticks" | "heartbeats";
 
-/** Tick events collapsed into one row: how many, how big, and the newest of them. */
-interface TickRun {
-  kind: "ticks";
+/**
+ * Frames collapsed into one row: how many of each family (`eTick.`, `ePosition.`), how big, the
+ * newest of them, and the events that ticks-only gaps said were lost among them.
+ */
+interface Run {
+  kind: "run";
   count: number;
   bytes: number;
   newest: WireFrame;
+  families: Map<string, number>;
   symbols: Set<string>;
+  lost: number;
+  lostUnknown: boolean;
 }
 
-type Row = WireEntry | TickRun;
+type Row = WireEntry | Run;
+
+/** `eTick.IF2512.CFFEX` → `eTick.`; `eLog` → `eLog`. */
+function familyOf(topic: string): string {
+  const dot = topic.indexOf(".");
+  return dot < 0 ? topic : topic.slice(0, dot + 1);
+}
+
+const ORDER_FAMILIES = new Set(["eOrder.", "eTrade."]);
 
 /** The gateway names an order goes by: the server's (its events, `eOrder.SIM.7`) and the page's (`RPC.7`). */
 export interface GatewayNames {
@@ -59,11 +74,13 @@ export class WireLog {
       const input = h("input", { type: "checkbox", name: `kind-${name}`, checked, onchange: redraw });
       return [input, h("label", { class: "check", title }, input, label)] as const;
     };
+    const collapsed = "Unticked, a run of them between two rows shown is one row that counts them";
     const [calls, callsLabel] = kind("calls", "calls", true, "Requests and their replies");
-    const [events, eventsLabel] = kind("events", "events", true, "Broadcasts other than ticks: orders, trades, positions, account, log");
-    const [ticks, ticksLabel] = kind("ticks", "ticks", false, "Each tick on its own row (otherwise a run of ticks is one row that counts them)");
+    const [orders, ordersLabel] = kind("orders", "orders", true, "Order and trade events (eOrder., eTrade.)");
+    const [events, eventsLabel] = kind("events", "other", false, `Other events: positions, accounts, log, contracts. ${collapsed}`);
+    const [ticks, ticksLabel] = kind("ticks", "ticks", false, `Tick events (eTick.). ${collapsed}`);
     const [heartbeats, heartbeatsLabel] = kind("heartbeats", "heartbeats", false, "Heartbeats and the client's own $tw. calls");
-    this.#kinds = { calls, events, ticks, heartbeats };
+    this.#kinds = { calls, orders, events, ticks, heartbeats };
     this.#topic = h("input", {
       type: "search",
       name: "wire-filter",
@@ -94,7 +111,7 @@ export class WireLog {
     this.element = h(
       "div",
       { class: "wire" },
-      h("div", { class: "toolbar wire-filters" }, this.#topic, callsLabel, eventsLabel, ticksLabel, heartbeatsLabel, h("label", { class: "check" }, this.#pause, "pause")),
+      h("div", { class: "toolbar wire-filters" }, this.#topic, callsLabel, ordersLabel, eventsLabel, ticksLabel, heartbeatsLabel, h("label", { class: "check" }, this.#pause, "pause")),
       h(
         "div",
         {
@@ -144,24 +161,38 @@ export class WireLog {
     this.#loop.request(this.#draw);
   }
 
-  /** Shown on its own row, collapsed into a run of ticks, or not shown. */
-  #classify(entry: WireEntry): "show" | "tick" | "hide" {
+  /**
+   * Shown on its own row, counted in a collapsed run, or not shown. A filter text shows what it
+   * names on rows of their own and hides the rest; with no text, unticked event kinds collapse.
+   */
+  #classify(entry: WireEntry): "show" | "collapse" | "hide" {
     const text = this.#topic.value.trim();
     const named = (label: string) => !text || label.startsWith(text) || label.includes(text);
-    if (isMarker(entry)) return !text || entry.kind.startsWith(text) || entry.gaps.some((gap) => named(gap.stream)) ? "show" : "hide";
-    const frame = entry;
     const kinds = this.#kinds;
+    if (isMarker(entry)) {
+      if (text) return entry.kind.startsWith(text) || entry.gaps.some((gap) => named(gap.stream)) ? "show" : "hide";
+      // Lost ticks (or other collapsed events) need no reload: counted with their run.
+      const quiet = !entry.reloading && entry.kind === "gap" && entry.gaps.every((gap) => !this.#own(familyOf(gap.stream)));
+      return quiet ? "collapse" : "show";
+    }
+    const frame = entry;
     if (frame.kind === "heartbeat" || (frame.kind === "request" && frame.name?.startsWith("$"))) {
       if (!kinds.heartbeats.checked) return "hide";
-    } else if (frame.kind === "event") {
-      if (frame.topic?.startsWith("eTick.")) {
-        // Typing a tick topic in the filter shows those ticks one by one.
-        if (!kinds.ticks.checked && !(text && named(frame.topic))) return text ? "hide" : "tick";
-      } else if (!kinds.events.checked) return "hide";
     } else if ((frame.kind === "result" || frame.kind === "error") && frame.replyTo?.startsWith("$")) {
       if (!kinds.heartbeats.checked) return "hide";
+    } else if (frame.kind === "event") {
+      if (text) return named(frame.topic ?? "") ? "show" : "hide";
+      return this.#own(familyOf(frame.topic ?? "")) ? "show" : "collapse";
     } else if (!kinds.calls.checked) return "hide";
     return named(frame.topic ?? frame.name ?? frame.replyTo ?? "") ? "show" : "hide";
+  }
+
+  /** Events of this family get rows of their own (with no filter text). */
+  #own(family: string): boolean {
+    const kinds = this.#kinds;
+    if (ORDER_FAMILIES.has(family)) return kinds.orders.checked;
+    if (family === "eTick.") return kinds.ticks.checked;
+    return kinds.events.checked;
   }
 
   #render(): void {
@@ -174,7 +205,10 @@ export class WireLog {
     if (this.#pause.checked) return;
 
     const shown: Row[] = [];
-    let run: TickRun | undefined;
+    let run: Run | undefined;
+    // Gaps are noticed just after the frame that revealed them: newest first, they come before their run.
+    let pendingLost = 0;
+    let pendingUnknown = false;
     for (let i = this.#frames.length - 1; i >= 0 && shown.length < VISIBLE_ROWS; i--) {
       const entry = this.#frames[i]!;
       const how = this.#classify(entry);
@@ -184,29 +218,41 @@ export class WireLog {
         shown.push(entry);
         continue;
       }
-      const frame = entry as WireFrame;
-      if (!run) shown.push((run = { kind: "ticks", count: 0, bytes: 0, newest: frame, symbols: new Set() }));
+      if (isMarker(entry)) {
+        for (const gap of entry.gaps) {
+          if (gap.missed === undefined) pendingUnknown = true;
+          else pendingLost += gap.missed;
+        }
+        continue;
+      }
+      if (!run) shown.push((run = { kind: "run", count: 0, bytes: 0, newest: entry, families: new Map(), symbols: new Set(), lost: 0, lostUnknown: false }));
+      run.lost += pendingLost;
+      run.lostUnknown ||= pendingUnknown;
+      pendingLost = 0;
+      pendingUnknown = false;
+      const topic = entry.topic ?? "";
+      const family = familyOf(topic);
       run.count++;
-      run.bytes += frame.bytes;
-      const symbol = frame.topic!.slice("eTick.".length);
-      run.symbols.add(symbol.split(".")[0]!);
+      run.bytes += entry.bytes;
+      run.families.set(family, (run.families.get(family) ?? 0) + 1);
+      if (family === "eTick.") run.symbols.add(topic.slice(family.length).split(".")[0]!);
     }
     this.#shown = shown;
     this.#rows.fill(shown, (cells, row, tr) => {
       const marker = isMarker(row as WireEntry) ? (row as WireMarker) : undefined;
       setClass(tr, "marker", marker !== undefined);
-      setClass(tr, "tick-run", row.kind === "ticks");
+      setClass(tr, "run", row.kind === "run");
       if (marker) return this.#fillMarker(cells, marker, tr);
-      const frame = row.kind === "ticks" ? row.newest : (row as WireFrame);
+      const frame = row.kind === "run" ? row.newest : (row as WireFrame);
       const outgoing = frame.direction === "out";
       setText(cells[0]!, String(frame.seq));
       setText(cells[1]!, ((frame.at - this.#start) / 1000).toFixed(3));
       setText(cells[2]!, outgoing ? "→" : "←");
       cells[2]!.title = outgoing ? "page → worker" : "worker → page";
-      if (row.kind === "ticks") {
-        setText(cells[3]!, "ticks");
-        cells[3]!.className = "kind-event";
-        setText(cells[4]!, `${row.count} × eTick. ${[...row.symbols].join(" ")}`);
+      if (row.kind === "run") {
+        setText(cells[3]!, "collapsed");
+        cells[3]!.className = "kind-run";
+        setText(cells[4]!, runLabel(row));
         setText(cells[5]!, bytes(row.bytes));
         setText(cells[6]!, "");
       } else {
@@ -246,9 +292,11 @@ export class WireLog {
   #pick(index: number): void {
     const row = this.#shown[index];
     if (!row) return;
-    if (row.kind === "ticks") {
-      const symbols = [...row.symbols].join(", ");
-      setText(this.#detail, `${row.count} tick events (${bytes(row.bytes)}) of ${symbols}, collapsed into one row: tick "ticks" above to list them one by one.\nNewest: ${describe(row.newest, this.#names)}`);
+    if (row.kind === "run") {
+      setText(
+        this.#detail,
+        `${row.count} events (${bytes(row.bytes)}) collapsed into one row: ${runLabel(row)}.\nTick "ticks" or "other" above to list them one by one.\nNewest: ${describe(row.newest, this.#names)}`,
+      );
       return;
     }
     this.#selected = row;
@@ -266,6 +314,13 @@ export function labelOf(frame: WireFrame): string {
   if (frame.kind === "result" || frame.kind === "error") return `${frame.replyTo ?? "reply"}#${frame.id ?? ""}${frame.code ? ` ${frame.code}` : ""}`;
   if (frame.kind === "cancel") return `cancel #${frame.id ?? ""}`;
   return frame.topic ?? "";
+}
+
+/** "41 eTick. IF2512 rb2601 · 2 ePosition. · 3 lost": what a collapsed row stands for. */
+function runLabel(run: Run): string {
+  const parts = [...run.families].map(([family, n]) => (family === "eTick." ? `${n} ${family} ${[...run.symbols].join(" ")}` : `${n} ${family}`));
+  if (run.lost || run.lostUnknown) parts.push(`${run.lostUnknown ? "some" : run.lost} lost`);
+  return parts.join(" · ");
 }
 
 /** "eOrder.SIM. 3 lost · eTrade. ? lost → reloading": what was lost, and what the gateway does about it. */

@@ -40,7 +40,7 @@ describe("mark to market", () => {
     const { events, at } = await handDriven();
     const positionsBefore = positionsOf(events, "A").length;
     const accountBefore = accountsOf(events, "A").at(-1)!;
-    const position = events.length;
+    const from = events.length;
     at(1_000, { bids: [[103, 10]], asks: [[105, 10]], last: 104 });
     // (104 − 100) × 2 lots × size 10.
     const marked = positionsOf(events, "A");
@@ -51,7 +51,7 @@ describe("mark to market", () => {
     expect(account.balance).toBeCloseTo(accountBefore.balance + 80, 6);
     expect(account.available).toBeCloseTo(account.balance - account.frozen, 6);
     // Position before account, as after a trade; nothing for B, which holds nothing.
-    const types = events.slice(position).map((e) => e.type).filter((t) => !t.startsWith("eTick."));
+    const types = events.slice(from).map((e) => e.type).filter((t) => !t.startsWith("eTick."));
     expect(types).toEqual(["ePosition.T1.LOCAL", "eAccount.A.A"]);
   });
 
