@@ -63,7 +63,7 @@ export class MarketView {
     this.#last = h("span", { class: "num last-price" }, "–");
     this.#change = h("span", { class: "num change" });
     this.#volume = h("span", { class: "num muted small" });
-    this.#stale = h("span", { class: "stale-badge", title: "The link is down: this is the last price and book received, not the market now", hidden: true }, "stale");
+    this.#stale = h("span", { class: "stale-badge", title: "The link is down: this is the last price and book received, not the market now", hidden: true }, "stale: link down");
     this.#chartBox = h("div", { class: "chart", "aria-label": "Price chart, one-second candles", role: "img" });
 
     for (let i = 0; i < 10; i++) {

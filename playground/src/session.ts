@@ -11,7 +11,7 @@
  */
 import { RpcClient, tap, withFaults, type FaultControls, type Gap, type TapFrame } from "../../lib/index.ts";
 import { workerClient } from "../../transports/worker.ts";
-import { EventEngine, RpcGateway, type ContractData } from "../../sim/index.ts";
+import { EVENT_ACCOUNT, EVENT_ORDER, EVENT_POSITION, EVENT_TRADE, EventEngine, RpcGateway, type ContractData } from "../../sim/index.ts";
 import type { WorkerReady, WorkerRequest, WorkerResponse } from "./worker-protocol.ts";
 
 /** The page's gateway name: order ids it hands out read "RPC.7". */
@@ -38,7 +38,7 @@ export interface WireMarker {
   at: number;
   /** Gaps noticed together (one heartbeat may reveal several streams); empty for a restart. */
   gaps: Gap[];
-  /** True when RpcGateway started reloading orders, trades, positions and account because of it. */
+  /** True when it makes RpcGateway reload orders, trades, positions and account (lost ticks do not). */
   reloading: boolean;
 }
 
@@ -116,8 +116,9 @@ export class Session {
 
   /**
    * Put a marker in the wire log at each gap and restart the client reports. The gateway hears
-   * them first (it subscribed first), so `gateway.stale` already says whether it reloads. Gaps
-   * reported in one go (a heartbeat naming several streams) make one marker.
+   * them first (it subscribed first), so `gateway.stale` already says whether it reloads; a gap
+   * on ticks only does not make it reload, whatever else does. Gaps reported in one go (a
+   * heartbeat naming several streams) make one marker.
    */
   #markLosses(mark: (marker: Omit<WireMarker, "seq" | "at">) => void): void {
     let pending: Gap[] | undefined;
@@ -128,7 +129,7 @@ export class Session {
         queueMicrotask(() => {
           const gaps = pending ?? [];
           pending = undefined;
-          mark({ kind: "gap", gaps, reloading: this.gateway.stale });
+          mark({ kind: "gap", gaps, reloading: this.gateway.stale && gaps.some((gap) => affectsState(gap.stream)) });
         });
       }),
       this.client.on("restart", () => mark({ kind: "restart", gaps: [], reloading: this.gateway.stale })),
@@ -144,6 +145,13 @@ export class Session {
       this.#worker.terminate();
     }
   }
+}
+
+/** Streams whose loss leaves the gateway's orders, trades, positions or account wrong (as RpcGateway judges). */
+const STATE_STREAMS = [EVENT_ORDER, EVENT_TRADE, EVENT_POSITION, EVENT_ACCOUNT];
+
+function affectsState(stream: string): boolean {
+  return STATE_STREAMS.some((prefix) => stream.startsWith(prefix) || prefix.startsWith(stream));
 }
 
 /** Send the seed; resolve when the worker's RpcServer listens. */

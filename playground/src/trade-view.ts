@@ -98,7 +98,8 @@ export class TradeView {
     this.#ordersCount = h("span", { class: "count num" });
     this.#tradesCount = h("span", { class: "count num" });
     this.#orders.rows.forEach((row) => {
-      const cancel = h("button", { type: "button", class: "cancel" }, "Cancel");
+      // "×" keeps the column narrow; the label says what it does and to which order.
+      const cancel = h("button", { type: "button", class: "cancel", title: "Cancel this order" }, "×");
       row.cells[6]!.appendChild(cancel);
     });
     this.#orders.body.addEventListener("click", (event) => {
@@ -210,7 +211,7 @@ export class TradeView {
     } catch (error) {
       const message = error instanceof Error ? error.message : String(error);
       // A request may be lost on its way (not sent) or its reply on the way back (sent): a timeout cannot tell which.
-      if (codeOf(error) === "TIMEOUT") this.#say(`No reply: ${message}; the order may still be at the exchange (see Active orders)`, "bad");
+      if (codeOf(error) === "TIMEOUT") this.#say("No reply in time (TIMEOUT): the order may still have reached the exchange; see Active orders and Trades", "bad");
       else this.#say(`Not sent: ${message}`, "bad", codeOf(error) === "UNAVAILABLE");
     }
   }
@@ -301,7 +302,7 @@ export class TradeView {
   #renderOrders(): void {
     const active = this.#store.activeOrders();
     setText(this.#ordersCount, String(active.length));
-    this.#orders.fill(active, (cells, o: OrderData) => {
+    this.#orders.fill(active, (cells, o: OrderData, row) => {
       setText(cells[0]!, o.vtOrderId);
       setText(cells[1]!, o.symbol);
       setText(cells[2]!, `${o.direction} ${o.offset}`);
@@ -309,6 +310,7 @@ export class TradeView {
       setText(cells[3]!, o.type === "MARKET" ? "market" : fixed(o.price, this.#decimals(o.vtSymbol)));
       setText(cells[4]!, `${o.traded}/${o.volume}`);
       setText(cells[5]!, o.status);
+      row.title = `${o.vtOrderId} ${o.direction} ${o.offset} ${o.type} ${o.status}`;
       const button = cells[6]!.firstElementChild as HTMLButtonElement;
       if (button.dataset["order"] !== o.vtOrderId) {
         button.dataset["order"] = o.vtOrderId;
