@@ -94,6 +94,7 @@ export class ZmqServerTransport implements ServerTransport {
       droppedReplies: router.droppedMessages ?? 0,
       disconnectedSlowReaders: router.disconnectedSlowReaders ?? 0,
       droppedEvents: publisher.droppedMessages ?? 0,
+      conflatedEvents: publisher.conflatedEvents ?? 0,
       refusedSubscriptions: publisher.refusedSubscriptions ?? 0,
       refusedConnections: sum("refusedConnections"),
       droppedTricklers: sum("droppedTricklers"),
@@ -151,6 +152,7 @@ export class ZmqServerTransport implements ServerTransport {
           ...common,
           maxQueuedBytesPerPeer: budget("maxQueuedEventBytesPerSubscriber"),
           maxQueuedBytes: budget("maxQueuedEventBytes"),
+          conflateAboveBytes: budget("conflateAboveBytes"),
         },
       });
     } catch (error) {
@@ -191,9 +193,10 @@ export class ZmqServerTransport implements ServerTransport {
     this.replies.push([peer === this.lastPeer && this.lastPeerBytes !== undefined ? this.lastPeerBytes : peerIdToBytes(peer), frame]);
   }
 
-  publish(topic: string, frame: Uint8Array): void {
+  /** `latestValue` events are conflated for subscribers that are behind (ZMTP engine; see `conflateAboveBytes`). */
+  publish(topic: string, frame: Uint8Array, latestValue = false): void {
     if (this.state !== "listening" || this.broadcasts === undefined) return;
-    if (!this.broadcasts.push([this.topicBytes(topic), frame])) this.publishDropped += 1;
+    if (!this.broadcasts.push([this.topicBytes(topic), frame], latestValue)) this.publishDropped += 1;
   }
 
   async close(): Promise<void> {
