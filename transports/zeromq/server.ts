@@ -14,6 +14,10 @@
  * libzmq delivers an empty message sent by a peer the same way; such a peer is taken as gone
  * (its own calls are aborted) and, once it speaks again, as connected, and the empty message is
  * counted as malformed. Our ZMTP engine drops those itself, so there notifications are exact.
+ *
+ * Events published with `latestValue` (market data) go to the engine as such: the ZMTP engine
+ * conflates them for a subscriber more than `conflateAboveBytes` behind (the newest per topic,
+ * counted in `stats.conflatedEvents`); the native engine cannot, and queues them all.
  */
 import type { PeerId, ServerSink, ServerTransport } from "../../lib/transport.ts";
 import { checkEngineChoice, defaultEngineName, loadEngine, type EngineName, type EngineSocket, type SocketOptions } from "./engine.ts";
