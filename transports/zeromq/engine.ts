@@ -50,6 +50,11 @@ export interface EngineBudgets {
   maxQueuedBytes: number;
   maxPartialBytes: number;
   messageTimeoutMs: number;
+  /**
+   * PUB: queued bytes over which a subscriber is behind, so a `latestValue` message replaces its
+   * held one of the same topic instead of being queued (conflation).
+   */
+  conflateAboveBytes?: number;
   /** PUB only. */
   maxSubscriptionsPerPeer: number;
   maxPrefixBytes: number;
@@ -63,10 +68,21 @@ export type SocketEvent =
   | { type: "retry"; address: string }
   | { type: "handshake-failed"; address: string; detail: string };
 
+/** How one message is sent. */
+export interface SendOptions {
+  /**
+   * PUB: only the newest message of this topic matters (market data). The ZMTP engine conflates
+   * it for a subscriber that is behind; libzmq cannot (its ZMQ_CONFLATE keeps one message for
+   * the whole socket, whatever the topic, and breaks multipart messages), so the native engine
+   * ignores it and queues every message up to the high-water mark.
+   */
+  latestValue?: boolean;
+}
+
 export interface EngineSocket {
   bind(address: string): Promise<void>;
   connect(address: string): void;
-  send(frames: Uint8Array[]): Promise<void>;
+  send(frames: Uint8Array[], options?: SendOptions): Promise<void>;
   receive(): Promise<Uint8Array[]>;
   close(): void;
   readonly closed: boolean;

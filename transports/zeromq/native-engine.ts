@@ -44,6 +44,7 @@ class NativeSocketAdapter implements SubscriberSocket {
     this.socket.connect(address);
   }
 
+  /** `options.latestValue` is ignored: libzmq cannot conflate per topic (see SendOptions). */
   send(frames: Uint8Array[]): Promise<void> {
     return (this.socket as zmq.Dealer).send(frames);
   }

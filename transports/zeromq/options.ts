@@ -4,7 +4,9 @@
  * Memory is bounded everywhere a slow peer could make it grow:
  * - server PUB: `publishHighWaterMark` messages per subscriber; beyond it that subscriber's
  *   messages are dropped (PUB never blocks, so one slow subscriber cannot stall the others);
- *   ZMTP engine also: `maxQueuedEventBytesPerSubscriber` and `maxQueuedEventBytes`;
+ *   ZMTP engine also: `maxQueuedEventBytesPerSubscriber` and `maxQueuedEventBytes`, and past
+ *   `conflateAboveBytes` a subscriber gets only the newest event of a `latestValue` topic
+ *   (conflation; libzmq cannot conflate per topic, so the native engine queues them all);
  * - server ROUTER: `replyHighWaterMark` replies per client; beyond it replies to that client are
  *   dropped (its calls then time out on its side) and its requests wait in TCP; ZMTP engine
  *   also: `maxQueuedReplyBytesPerPeer` and `maxQueuedReplyBytes`, past which the client is
@@ -80,6 +82,15 @@ export interface ZmqServerOptions extends CommonOptions {
   maxQueuedEventBytesPerSubscriber?: number;
   /** Event bytes queued for all subscribers; past it those holding their fair share or more miss events. Default 64 MiB. */
   maxQueuedEventBytes?: number;
+  /**
+   * Event bytes queued for one subscriber past which it is behind: an event published with
+   * `latestValue` (market data) then replaces that subscriber's pending one of the same topic
+   * instead of being queued, and the newest of each topic goes out once it catches up. Other
+   * events are queued as before. Held events count against `maxQueuedEventBytesPerSubscriber`
+   * and are the first to go when another event needs the room. Default 256 KiB. ZMTP engine
+   * only: libzmq cannot conflate per topic.
+   */
+  conflateAboveBytes?: number;
   /** Bytes of incomplete incoming messages, per bound socket, all peers together; the peer pushing past it is dropped. Default 64 MiB. */
   maxPartialBytes?: number;
   /** A message must arrive whole within this many ms of its first byte, or its peer is dropped (a trickler). Default 30 000; 0 = off. */
@@ -91,6 +102,12 @@ export interface ZmqServerOptions extends CommonOptions {
   curve?: CurveServerOptions;
 }
 
+/**
+ * Queued event bytes past which a subscriber gets latest values conflated: the ZMTP
+ * connection's cork flush size, so only bytes the kernel refused count as being behind.
+ */
+export const CONFLATE_ABOVE_BYTES = 256 * 1024;
+
 /** The server options that are budgets (all counts ≥ 0), with their defaults. */
 export const SERVER_BUDGET_DEFAULTS = {
   maxConnections: DEFAULT_BUDGETS.maxConnections,
@@ -99,6 +116,7 @@ export const SERVER_BUDGET_DEFAULTS = {
   maxQueuedReplyBytes: DEFAULT_BUDGETS.maxQueuedReplyBytes,
   maxQueuedEventBytesPerSubscriber: DEFAULT_BUDGETS.maxQueuedEventBytesPerSubscriber,
   maxQueuedEventBytes: DEFAULT_BUDGETS.maxQueuedEventBytes,
+  conflateAboveBytes: CONFLATE_ABOVE_BYTES,
   maxPartialBytes: DEFAULT_BUDGETS.maxPartialBytes,
   messageTimeoutMs: DEFAULT_BUDGETS.messageTimeoutMs,
   maxSubscriptionsPerPeer: DEFAULT_BUDGETS.maxSubscriptionsPerPeer,

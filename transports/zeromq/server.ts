@@ -14,6 +14,10 @@
  * libzmq delivers an empty message sent by a peer the same way; such a peer is taken as gone
  * (its own calls are aborted) and, once it speaks again, as connected, and the empty message is
  * counted as malformed. Our ZMTP engine drops those itself, so there notifications are exact.
+ *
+ * Events published with `latestValue` (market data) go to the engine as such: the ZMTP engine
+ * conflates them for a subscriber more than `conflateAboveBytes` behind (the newest per topic,
+ * counted in `stats.conflatedEvents`); the native engine cannot, and queues them all.
  */
 import type { PeerId, ServerSink, ServerTransport } from "../../lib/transport.ts";
 import { checkEngineChoice, defaultEngineName, loadEngine, type EngineName, type EngineSocket, type SocketOptions } from "./engine.ts";
@@ -94,6 +98,7 @@ export class ZmqServerTransport implements ServerTransport {
       droppedReplies: router.droppedMessages ?? 0,
       disconnectedSlowReaders: router.disconnectedSlowReaders ?? 0,
       droppedEvents: publisher.droppedMessages ?? 0,
+      conflatedEvents: publisher.conflatedEvents ?? 0,
       refusedSubscriptions: publisher.refusedSubscriptions ?? 0,
       refusedConnections: sum("refusedConnections"),
       droppedTricklers: sum("droppedTricklers"),
@@ -151,6 +156,7 @@ export class ZmqServerTransport implements ServerTransport {
           ...common,
           maxQueuedBytesPerPeer: budget("maxQueuedEventBytesPerSubscriber"),
           maxQueuedBytes: budget("maxQueuedEventBytes"),
+          conflateAboveBytes: budget("conflateAboveBytes"),
         },
       });
     } catch (error) {
@@ -191,9 +197,10 @@ export class ZmqServerTransport implements ServerTransport {
     this.replies.push([peer === this.lastPeer && this.lastPeerBytes !== undefined ? this.lastPeerBytes : peerIdToBytes(peer), frame]);
   }
 
-  publish(topic: string, frame: Uint8Array): void {
+  /** `latestValue` events are conflated for subscribers that are behind (ZMTP engine; see `conflateAboveBytes`). */
+  publish(topic: string, frame: Uint8Array, latestValue = false): void {
     if (this.state !== "listening" || this.broadcasts === undefined) return;
-    if (!this.broadcasts.push([this.topicBytes(topic), frame])) this.publishDropped += 1;
+    if (!this.broadcasts.push([this.topicBytes(topic), frame], latestValue)) this.publishDropped += 1;
   }
 
   async close(): Promise<void> {

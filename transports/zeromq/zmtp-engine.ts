@@ -4,7 +4,7 @@
  * It speaks the NULL mechanism only: CURVE needs the native engine.
  */
 import * as zmtp from "../zmtp/index.ts";
-import type { EngineBudgets, EngineSocket, SocketEvent, SocketOptions, SubscriberSocket, ZmqEngine } from "./engine.ts";
+import type { EngineBudgets, EngineSocket, SendOptions, SocketEvent, SocketOptions, SubscriberSocket, ZmqEngine } from "./engine.ts";
 
 type Socket = zmtp.Dealer | zmtp.Router | zmtp.Publisher | zmtp.Subscriber;
 
@@ -37,6 +37,7 @@ function budgetOptions(b: EngineBudgets): zmtp.RouterOptions & zmtp.PublisherOpt
     maxQueuedBytesPerPeer: b.maxQueuedBytesPerPeer,
     maxQueuedBytesPerSubscriber: b.maxQueuedBytesPerPeer,
     maxQueuedBytes: b.maxQueuedBytes,
+    ...(b.conflateAboveBytes !== undefined ? { conflateAboveBytes: b.conflateAboveBytes } : {}),
     maxSubscriptionsPerPeer: b.maxSubscriptionsPerPeer,
     maxPrefixBytes: b.maxPrefixBytes,
   };
@@ -60,7 +61,9 @@ class ZmtpSocketAdapter implements SubscriberSocket {
     this.socket.connect(address);
   }
 
-  send(frames: Uint8Array[]): Promise<void> {
+  send(frames: Uint8Array[], options?: SendOptions): Promise<void> {
+    // Only the Publisher takes options (latestValue); the adapter of every other socket passes none.
+    if (options !== undefined && this.socket instanceof zmtp.Publisher) return this.socket.send(frames, options);
     return (this.socket as zmtp.Dealer).send(frames);
   }
 
@@ -92,7 +95,7 @@ class ZmtpSocketAdapter implements SubscriberSocket {
       return { ...common, droppedMessages: s.droppedMessages, disconnectedSlowReaders: s.disconnectedSlowReaders, droppedIncoming: s.droppedIncoming };
     }
     if (s instanceof zmtp.Publisher) {
-      return { ...common, droppedMessages: s.droppedMessages, refusedSubscriptions: s.refusedSubscriptions };
+      return { ...common, droppedMessages: s.droppedMessages, refusedSubscriptions: s.refusedSubscriptions, conflatedEvents: s.conflatedEvents };
     }
     return common;
   }

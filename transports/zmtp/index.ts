@@ -5,7 +5,7 @@
  */
 export { Dealer } from "./socket-dealer.ts";
 export { Router, type RouterOptions } from "./socket-router.ts";
-export { Publisher, type PublisherOptions } from "./socket-publisher.ts";
+export { CONFLATE_ABOVE_BYTES, Publisher, type PublisherOptions, type PublishSendOptions } from "./socket-publisher.ts";
 export { Subscriber } from "./socket-subscriber.ts";
 export type { MessageLike, SocketOptions, ZmtpSocket } from "./socket-base.ts";
 export type { SocketEvent, SocketEventType, SocketEvents } from "./events.ts";

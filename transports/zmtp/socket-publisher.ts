@@ -24,6 +24,19 @@ import { bytesToKey, SubscriptionSet } from "./subscriptions.ts";
 /** Library defaults; the tradewire server transport passes its own budgets (lib/budgets.ts). */
 export const MAX_PREFIXES_PER_PEER = 10_000;
 export const MAX_PREFIX_SIZE = 1024;
+/** Queued bytes over which a subscriber's latest values are held rather than queued (the connection's cork flush size: past it, the kernel is refusing bytes). */
+export const CONFLATE_ABOVE_BYTES = 256 * 1024;
+
+export interface PublishSendOptions {
+  /** Only the newest message of this topic matters: a subscriber that is behind gets the newest, not a queue. */
+  latestValue?: boolean;
+}
+
+/** One subscriber's held latest values: full topic (latin1 key) → encoded message, in first-held order. */
+interface Held {
+  readonly messages: Map<string, Uint8Array>;
+  bytes: number;
+}
 
 export interface PublisherOptions extends SocketOptions {
   /** Topic prefixes one subscriber may hold; more are ignored. Default 10 000. */
@@ -34,6 +47,14 @@ export interface PublisherOptions extends SocketOptions {
   maxQueuedBytesPerSubscriber?: number;
   /** Message bytes queued for all subscribers; past it those holding their fair share or more miss messages. Default: no limit. */
   maxQueuedBytes?: number;
+  /**
+   * Queued bytes over which a subscriber is behind: a `latestValue` message then replaces its
+   * held one of the same topic instead of being queued. Default 256 KiB (the size at which a
+   * connection flushes its corked writes, so bytes past it are ones the kernel refused). Below
+   * it, a burst in one event-loop turn can count as behind; 0 conflates whenever anything is
+   * queued; Infinity never conflates.
+   */
+  conflateAboveBytes?: number;
 }
 
 export class Publisher extends ZmtpSocket {
@@ -43,10 +64,17 @@ export class Publisher extends ZmtpSocket {
   readonly #maxPrefixBytes: number;
   readonly #maxQueuedPerPeer: number;
   readonly #maxQueued: number;
+  readonly #conflateAbove: number;
+  /** Subscribers with latest values held (only those that are behind). */
+  readonly #held = new Map<Connection, Held>();
+  /** Bytes held for all subscribers together (counted with the queued bytes in the socket-wide budget). */
+  #heldBytes = 0;
   /** Messages a subscriber missed: at its high-water mark or past a byte budget. */
   droppedMessages = 0;
   /** SUBSCRIBEs ignored: prefix too long or too many prefixes. */
   refusedSubscriptions = 0;
+  /** Latest values replaced by a newer one of their topic before they were sent. */
+  conflatedEvents = 0;
 
   constructor(options: PublisherOptions = {}) {
     super("PUB", options);
@@ -54,16 +82,19 @@ export class Publisher extends ZmtpSocket {
     this.#maxPrefixBytes = limitOr("maxPrefixBytes", options.maxPrefixBytes ?? MAX_PREFIX_SIZE);
     this.#maxQueuedPerPeer = limitOr("maxQueuedBytesPerSubscriber", options.maxQueuedBytesPerSubscriber);
     this.#maxQueued = limitOr("maxQueuedBytes", options.maxQueuedBytes);
+    this.#conflateAbove = limitOr("conflateAboveBytes", options.conflateAboveBytes ?? CONFLATE_ABOVE_BYTES);
   }
 
-  send(message: MessageLike): Promise<void> {
+  send(message: MessageLike, options?: PublishSendOptions): Promise<void> {
     if (this.closed) return Promise.reject(closedError());
     const frames = toFrames(message);
     const topic = frames[0]!;
+    const latestValue = options?.latestValue === true;
     let encoded: Uint8Array | undefined;
     let size = -1;
     let topicKey: string | undefined;
     let keyLength = -1;
+    let fullKey: string | undefined;
     for (const peer of this.peers) {
       const subscriptions = this.#subscriptions.get(peer);
       if (!subscriptions || subscriptions.size === 0) continue;
@@ -73,11 +104,20 @@ export class Publisher extends ZmtpSocket {
         keyLength = needed;
       }
       if (!subscriptions.matches(topicKey)) continue;
+      const queued = peer.queuedBytes;
+      // Undefined for every subscriber that is not behind: the common path looks up nothing.
+      const held = this.#held.size > 0 ? this.#held.get(peer) : undefined;
+      if (latestValue && (held !== undefined || queued > this.#conflateAbove)) {
+        if (size < 0) size = messageSize(frames);
+        fullKey ??= bytesToKey(topic);
+        encoded ??= encodeMessage(frames);
+        this.#hold(peer, held, fullKey, encoded, queued);
+        continue;
+      }
       if (peer.pendingWrites >= this.sendHighWaterMark) {
         this.droppedMessages++;
         continue;
       }
-      const queued = peer.queuedBytes;
       if (queued > 0) {
         if (size < 0) size = messageSize(frames);
         if (
@@ -88,11 +128,88 @@ export class Publisher extends ZmtpSocket {
           continue;
         }
       }
+      if (held !== undefined) {
+        // Held latest values give way: this message must fit the budgets with them counted.
+        if (size < 0) size = messageSize(frames);
+        this.#makeRoom(peer, held, queued + size);
+      }
       // Encode once for every subscriber.
       encoded ??= encodeMessage(frames);
       peer.sendEncoded(encoded);
     }
     return Promise.resolve();
+  }
+
+  /** Hold `encoded` as `peer`'s latest value of `key`, replacing an older one; send what is held if the peer caught up. */
+  #hold(peer: Connection, held: Held | undefined, key: string, encoded: Uint8Array, queued: number): void {
+    const size = encoded.length;
+    const old = held?.messages.get(key);
+    const growth = size - (old?.length ?? 0);
+    const heldBytes = held?.bytes ?? 0;
+    const mine = queued + heldBytes;
+    if (
+      (old === undefined && peer.pendingWrites + (held?.messages.size ?? 0) >= this.sendHighWaterMark) ||
+      mine + growth > this.#maxQueuedPerPeer ||
+      (this.budget.queuedBytes + this.#heldBytes + growth > this.#maxQueued && mine * this.peers.size >= this.#maxQueued)
+    ) {
+      this.droppedMessages++;
+      return;
+    }
+    if (held === undefined) {
+      held = { messages: new Map(), bytes: 0 };
+      this.#held.set(peer, held);
+    }
+    if (old !== undefined) this.conflatedEvents++;
+    // Map.set on an existing key keeps its place: the topic goes out in the order it was first held.
+    held.messages.set(key, encoded);
+    held.bytes += growth;
+    this.#heldBytes += growth;
+    if (queued <= this.#conflateAbove) this.#flush(peer, held);
+  }
+
+  /** Drop `peer`'s oldest held values until `needed` bytes plus what is held fit its budget. */
+  #makeRoom(peer: Connection, held: Held, needed: number): void {
+    for (const [key, message] of held.messages) {
+      if (needed + held.bytes <= this.#maxQueuedPerPeer && peer.pendingWrites + held.messages.size < this.sendHighWaterMark) return;
+      held.messages.delete(key);
+      held.bytes -= message.length;
+      this.#heldBytes -= message.length;
+      this.droppedMessages++;
+    }
+    if (held.messages.size === 0) this.#held.delete(peer);
+  }
+
+  /** Send `peer`'s held values, oldest topic first, while it stays under the threshold. */
+  #flush(peer: Connection, held: Held): void {
+    for (const [key, message] of held.messages) {
+      if (peer.queuedBytes > this.#conflateAbove) return;
+      held.messages.delete(key);
+      held.bytes -= message.length;
+      this.#heldBytes -= message.length;
+      peer.sendEncoded(message);
+    }
+    this.#held.delete(peer);
+  }
+
+  protected override onPeerDrain(connection: Connection): void {
+    if (this.#held.size === 0) return;
+    const held = this.#held.get(connection);
+    if (held !== undefined && connection.queuedBytes <= this.#conflateAbove) this.#flush(connection, held);
+  }
+
+  protected override onPeerGone(connection: Connection): void {
+    this.#forget(connection);
+  }
+
+  protected override onClose(): void {
+    for (const connection of [...this.#held.keys()]) this.#forget(connection);
+  }
+
+  #forget(connection: Connection): void {
+    const held = this.#held.get(connection);
+    if (held === undefined) return;
+    this.#heldBytes -= held.bytes;
+    this.#held.delete(connection);
   }
 
   protected override onPeerReady(connection: Connection): void {
