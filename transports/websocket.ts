@@ -165,7 +165,7 @@ interface Peer {
 }
 
 /** `bufferedAmount` over which a socket's latest values are held, not queued. */
-export const CONFLATE_ABOVE_BYTES = 256 * 1024;
+export const CONFLATE_ABOVE_BYTES = DEFAULT_BUDGETS.conflateAboveBytes;
 
 export function websocketServer(options: WebSocketServerOptions = {}): WebSocketServerTransport {
   const maxMessageBytes = options.maxMessageBytes ?? DEFAULT_BUDGETS.maxMessageBytes;

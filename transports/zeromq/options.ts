@@ -106,7 +106,7 @@ export interface ZmqServerOptions extends CommonOptions {
  * Queued event bytes past which a subscriber gets latest values conflated: the ZMTP
  * connection's cork flush size, so only bytes the kernel refused count as being behind.
  */
-export const CONFLATE_ABOVE_BYTES = 256 * 1024;
+export const CONFLATE_ABOVE_BYTES = DEFAULT_BUDGETS.conflateAboveBytes;
 
 /** The server options that are budgets (all counts ≥ 0), with their defaults. */
 export const SERVER_BUDGET_DEFAULTS = {
