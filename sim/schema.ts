@@ -10,15 +10,17 @@
  */
 import * as v from "valibot";
 import { Direction, Exchange, Interval, Offset, OrderType } from "./constant.ts";
+import type { CancelRequest, HistoryRequest, OrderRequest, SubscribeRequest } from "./object.ts";
 
 const name = v.pipe(v.string(), v.maxLength(128));
 const id = v.pipe(v.string(), v.maxLength(256));
 const exchange = v.picklist(Object.keys(Exchange) as Array<keyof typeof Exchange>, "Unknown exchange");
 const time = v.pipe(v.number(), v.finite());
 
-export const SubscribeRequestSchema = v.object({ symbol: name, exchange });
+export const SubscribeRequestSchema: v.GenericSchema<SubscribeRequest> = v.object({ symbol: name, exchange });
 
-export const OrderRequestSchema = v.object({
+/** Outputs `price` 0, `offset` "NONE" and `reference` "" when they are left out. */
+export const OrderRequestSchema: v.GenericSchema<OrderRequest, Required<OrderRequest>> = v.object({
   symbol: name,
   exchange,
   direction: v.picklist(Object.keys(Direction) as Array<keyof typeof Direction>, "Unknown direction"),
@@ -29,9 +31,10 @@ export const OrderRequestSchema = v.object({
   reference: v.optional(id, ""),
 });
 
-export const CancelRequestSchema = v.object({ orderid: id, symbol: name, exchange });
+export const CancelRequestSchema: v.GenericSchema<CancelRequest> = v.object({ orderid: id, symbol: name, exchange });
 
-export const HistoryRequestSchema = v.object({
+/** Outputs `interval` "MINUTE" when it is left out. */
+export const HistoryRequestSchema: v.GenericSchema<HistoryRequest, HistoryRequest & { interval: Interval }> = v.object({
   symbol: name,
   exchange,
   start: time,
