@@ -17,7 +17,7 @@ tsc="$root/node_modules/.bin/tsc"
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/tradewire-package.XXXXXX")
 trap 'rm -rf "$tmp"' EXIT
 version=$(node -p "require('$root/package.json').version")
-step() { printf '\n== %s\n' "$*"; }
+step() { printf '\n== %s (at %ss)\n' "$*" "$SECONDS"; }
 fail() { echo "FAIL: $*" >&2; exit 1; }
 install() { npm install --prefer-offline --no-audit --no-fund --loglevel=error "$@" >/dev/null; }
 
@@ -55,6 +55,9 @@ echo "  node_modules: $(du -sk node_modules | cut -f1) kB ($(ls node_modules | t
 use
 "$deno" run -A "$here/smoke.mjs" 2>&1 | sed 's/^/  /'
 cp "$here/typecheck.ts" . && "$tsc" -p . && echo "  tsc: typecheck.ts compiles against the published declarations"
+./node_modules/.bin/tradewire keygen | node -e 'const k = JSON.parse(require("fs").readFileSync(0, "utf8")); if (k.publicKey?.length !== 40) process.exit(1)' \
+  || fail "tradewire keygen did not print a key pair"
+echo "  tradewire keygen: a CURVE key pair, without the native addon"
 
 step "folder: npm install $root"
 project folder
@@ -77,4 +80,4 @@ out=$(NO_COLOR=1 "$deno" run -A smoke.mjs 2>&1) || { echo "$out"; fail "Deno cou
 echo "$out" | grep '^Deno:' | sed 's/^/  /'
 (cd "$root" && NO_COLOR=1 "$deno" publish --dry-run --allow-dirty --quiet 2>&1 | sed 's/^/  /')
 echo
-echo "package: every way works"
+echo "package: every way works, in ${SECONDS}s"
