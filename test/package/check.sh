@@ -31,9 +31,11 @@ project() {
 JSON
 }
 
-# Imports every entry point and runs the CLI in the current project.
+# Imports every entry point and runs the CLI in the current project (smoke.mjs is copied there:
+# bare imports resolve from the importing file, and from test/package they would find this repository).
 use() {
-  node "$here/smoke.mjs" 2>&1 | sed 's/^/  /'
+  cp "$here/smoke.mjs" .
+  node smoke.mjs 2>&1 | sed 's/^/  /'
   [ "$(./node_modules/.bin/tradewire --version)" = "$version" ] || fail "tradewire --version is not $version"
   echo "  tradewire --version: $version"
 }
@@ -53,7 +55,7 @@ for heavy in zeromq tsx esbuild comlink lightweight-charts; do
 done
 echo "  node_modules: $(du -sk node_modules | cut -f1) kB ($(ls node_modules | tr '\n' ' '))"
 use
-"$deno" run -A "$here/smoke.mjs" 2>&1 | sed 's/^/  /'
+"$deno" run -A smoke.mjs 2>&1 | sed 's/^/  /'
 cp "$here/typecheck.ts" . && "$tsc" -p . && echo "  tsc: typecheck.ts compiles against the published declarations"
 ./node_modules/.bin/tradewire keygen | node -e 'const k = JSON.parse(require("fs").readFileSync(0, "utf8")); if (k.publicKey?.length !== 40) process.exit(1)' \
   || fail "tradewire keygen did not print a key pair"
@@ -73,10 +75,10 @@ use
 step "Deno: deno.json links to $root (the sources), and deno publish --dry-run"
 mkdir -p "$tmp/deno" && cd "$tmp/deno"
 echo "{ \"imports\": { \"tradewire\": \"jsr:@tradewire/tradewire@^$version\", \"tradewire/\": \"jsr:/@tradewire/tradewire@^$version/\" }, \"links\": [\"$root\"] }" > deno.json
-sed -e 's|node_modules/tradewire/package.json|'"$root"'/package.json|' "$here/smoke.mjs" > smoke.mjs
+cp "$here/smoke.mjs" .
 # (Deno fetches npm:zeromq for the native engine's file and warns that it ignored its build
 # script: harmless, the native engine is refused under Deno. The warning is shown only on failure.)
-out=$(NO_COLOR=1 "$deno" run -A smoke.mjs 2>&1) || { echo "$out"; fail "Deno could not use tradewire through links"; }
+out=$(NO_COLOR=1 "$deno" run -A smoke.mjs "$root/package.json" 2>&1) || { echo "$out"; fail "Deno could not use tradewire through links"; }
 echo "$out" | grep '^Deno:' | sed 's/^/  /'
 (cd "$root" && NO_COLOR=1 "$deno" publish --dry-run --allow-dirty --quiet 2>&1 | sed 's/^/  /')
 echo
