@@ -35,13 +35,19 @@ export function isRpcCode(value: unknown): value is RpcCode {
 export class RpcError extends Error {
   override name = "RpcError";
   readonly code: RpcCode;
-  /** The message without the `[CODE]` prefix. */
+  /** The same as `message` (kept for code written against connect-es-style errors). */
   readonly rawMessage: string;
 
+  /** The message says what happened; the code is in `code`, not repeated in the message. */
   constructor(code: RpcCode, message: string, options?: { cause?: unknown }) {
-    super(`[${code}] ${message}`, options);
+    super(message, options);
     this.code = code;
     this.rawMessage = message;
+  }
+
+  /** `RpcError [NOT_FOUND]: No function named "x"`, for logs and stack traces. */
+  override toString(): string {
+    return `${this.name} [${this.code}]: ${this.message}`;
   }
 
   /** Wrap anything thrown into an RpcError; an RpcError passes through unchanged. */

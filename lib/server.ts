@@ -6,6 +6,7 @@ import { msgpackCodec, type Codec } from "./codec.ts";
 import { errorMessage, RpcError, type RpcCode } from "./errors.ts";
 import { EventSequences } from "./event-sequences.ts";
 import { consoleLogger, unrefTimer, type Logger } from "./logger.ts";
+import { nearestName } from "./nearest-name.ts";
 import { PeerLogLimiter } from "./peer-log-limiter.ts";
 import { collect, isStreamSource, itemsOf } from "./stream-source.ts";
 import type { PeerId, ServerTransport } from "./transport.ts";
@@ -17,6 +18,7 @@ import {
   PING_FUNCTION,
   RESERVED_FUNCTION_PREFIX,
   STREAMS_FUNCTION,
+  FUNCTIONS_FUNCTION,
   RESERVED_TOPIC_PREFIX,
   toArray,
   WIRE_VERSION,
@@ -159,7 +161,8 @@ export class RpcServer {
       },
       input: undefined,
     };
-    this.#functions = new Map([[PING_FUNCTION, ping], [STREAMS_FUNCTION, streams]]);
+    const functions: Registration = { fn: () => this.#describeFunctions(), input: undefined };
+    this.#functions = new Map([[PING_FUNCTION, ping], [STREAMS_FUNCTION, streams], [FUNCTIONS_FUNCTION, functions]]);
   }
 
   /** Serve `fn` under `name`. The handler gets the call's arguments, then a CallContext. */
@@ -178,6 +181,14 @@ export class RpcServer {
 
   get functionNames(): string[] {
     return [...this.#functions.keys()].filter((name) => !name.startsWith(RESERVED_FUNCTION_PREFIX));
+  }
+
+  /** What `$tw.functions` answers (`tradewire ls`): each function, with its arguments' JSON Schema where the validator can give one. */
+  #describeFunctions(): Array<{ name: string; input?: Record<string, unknown> }> {
+    return this.functionNames.map((name) => {
+      const input = jsonSchemaOf(this.#functions.get(name)!.input);
+      return input === undefined ? { name } : { name, input };
+    });
   }
 
   get running(): boolean {
@@ -334,7 +345,9 @@ export class RpcServer {
   #serve(request: RequestMessage, peer: PeerId, bytes: number): void {
     const registration = this.#functions.get(request.name);
     if (!registration) {
-      this.#replyError(peer, request.id, "NOT_FOUND", `No function named "${request.name}"`);
+      const near = request.name.startsWith(RESERVED_FUNCTION_PREFIX) ? undefined : nearestName(request.name, this.functionNames);
+      const hint = near === undefined ? "" : `: did you mean "${near}"?`;
+      this.#replyError(peer, request.id, "NOT_FOUND", `No function named "${request.name}"${hint}`);
       return;
     }
     if (this.#active.get(peer, request.id)) {
@@ -551,6 +564,17 @@ class HandlerContext implements CallContext {
 
   get signal(): AbortSignal {
     return this.#call.signal;
+  }
+}
+
+/** A Standard JSON Schema validator's description of its input (zod 4, arktype…), when it has one. */
+function jsonSchemaOf(schema: StandardSchemaV1 | undefined): Record<string, unknown> | undefined {
+  const converter = (schema?.["~standard"] as { jsonSchema?: { input?: (options: { target: string }) => Record<string, unknown> } } | undefined)?.jsonSchema;
+  if (typeof converter?.input !== "function") return undefined;
+  try {
+    return converter.input({ target: "draft-2020-12" });
+  } catch {
+    return undefined; // the validator cannot describe this schema
   }
 }
 

@@ -52,6 +52,8 @@ export const RESERVED_FUNCTION_PREFIX = "$";
 export const PING_FUNCTION = "$tw.ping";
 /** Heartbeats that name a stream after its last event. */
 export const ANNOUNCED_BEATS = 3;
+/** `$tw.functions()` lists what the server serves: `[{ name, input? }]`, `input` a JSON Schema of the arguments where the validator can give one. */
+export const FUNCTIONS_FUNCTION = "$tw.functions";
 /** `$tw.streams(prefixes)` answers `{ epoch, streams: [stream, seq, …] }`: where a new subscriber starts counting. */
 export const STREAMS_FUNCTION = "$tw.streams";
 

@@ -175,6 +175,7 @@ export class LearnPanel {
   }
 }
 
+/** "RpcError [NOT_FOUND]: …" for an RpcError (its toString carries the code), "TypeError: …" for others. */
 function describeError(error: unknown): string {
-  return error instanceof Error ? `${error.name}: ${error.message}` : String(error);
+  return String(error);
 }

@@ -209,7 +209,8 @@ export class TradeView {
       if (known) this.#showFate(known);
       else this.#say(`Sent ${vtOrderId}`, "");
     } catch (error) {
-      const message = error instanceof Error ? error.message : String(error);
+      const code = codeOf(error);
+      const message = `${code ? `${code}: ` : ""}${error instanceof Error ? error.message : String(error)}`;
       // A request may be lost on its way (not sent) or its reply on the way back (sent): a timeout cannot tell which.
       if (codeOf(error) === "TIMEOUT") this.#say("No reply in time (TIMEOUT): the order may still have reached the exchange; see Active orders and Trades", "bad");
       else this.#say(`Not sent: ${message}`, "bad", codeOf(error) === "UNAVAILABLE");
@@ -225,7 +226,8 @@ export class TradeView {
       const result = (await trader.cancelOrder({ orderid: order.orderid, symbol: order.symbol, exchange: order.exchange })) as { accepted?: boolean; reason?: string } | undefined;
       if (result && result.accepted === false) this.#say(`Cancel of ${vtOrderId} refused: ${result.reason ?? ""}`, "bad");
     } catch (error) {
-      this.#say(`Cancel failed: ${error instanceof Error ? error.message : String(error)}`, "bad", codeOf(error) === "UNAVAILABLE");
+      const code = codeOf(error);
+      this.#say(`Cancel failed: ${code ? `${code}: ` : ""}${error instanceof Error ? error.message : String(error)}`, "bad", code === "UNAVAILABLE");
     } finally {
       button.disabled = false;
     }

@@ -228,7 +228,8 @@ describe("client lifecycle", () => {
     full = true;
     const error = (await client.call("x").catch((e: unknown) => e)) as RpcError;
     expect(error.code).toBe("RESOURCE_EXHAUSTED");
-    expect(error.message).toBe("[RESOURCE_EXHAUSTED] Request queue is full");
+    expect(error.message).toBe("Request queue is full");
+    expect(String(error)).toBe("RpcError [RESOURCE_EXHAUSTED]: Request queue is full");
     full = false;
     const thrown = { ...bounded, send: () => { throw new Error("socket closed"); } };
     const other = new RpcClient({ transport: thrown, logger: quiet, heartbeatToleranceMs: 0 });
