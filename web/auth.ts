@@ -55,7 +55,7 @@ export class Auth {
       this.#log(`Login failed for ${JSON.stringify(user)} from ${address ?? "?"}`);
       return { ok: false, status: 401, message: "Wrong user name or password" };
     }
-    this.#limiter.succeeded(user);
+    this.#limiter.succeeded(user, address);
     const { token, exp } = await this.#tokens.issue(user, record.role);
     this.#log(`Login: ${user} (${record.role}) from ${address ?? "?"}`);
     return { ok: true, token, exp, role: record.role };

@@ -44,12 +44,18 @@ class Windows {
   forget(key: string): void {
     this.#entries.delete(key);
   }
+
+  /** Give back one attempt (it succeeded). */
+  refund(key: string): void {
+    const entry = this.#entries.get(key);
+    if (entry && entry.count > 0) entry.count--;
+  }
 }
 
 export interface LoginLimiterOptions {
   /** Default: 5 failed logins per user per 15 minutes. */
   perUser?: LimitOptions;
-  /** Default: 20 login attempts per address per 15 minutes. */
+  /** Default: 20 failed logins per address per 15 minutes. */
   perAddress?: LimitOptions;
   now?: () => number;
 }
@@ -66,9 +72,9 @@ export class LoginLimiter {
   }
 
   /**
-   * Count an attempt; returns the seconds to wait when it is refused, else 0. A user's window
-   * counts failures only (see `succeeded`), so the owner logging in often is not locked out;
-   * an address's window counts every attempt.
+   * Count an attempt; returns the seconds to wait when it is refused, else 0. Every attempt is
+   * counted as it starts, so a burst in parallel cannot slip past the limit; one that succeeds
+   * is given back (`succeeded`), so people logging in often from one address are not locked out.
    */
   attempt(user: string, address: string | undefined): number {
     const now = this.#now();
@@ -78,8 +84,9 @@ export class LoginLimiter {
     return Math.ceil(byUser / 1000);
   }
 
-  /** A successful login clears the user's count of failures. */
-  succeeded(user: string): void {
+  /** A successful login clears the user's count of failures and gives the address its attempt back. */
+  succeeded(user: string, address: string | undefined): void {
     this.#users.forget(user.toLowerCase());
+    if (address !== undefined) this.#addresses.refund(address);
   }
 }

@@ -80,10 +80,15 @@ export function restApp(options: RestOptions): Hono<WebEnv> {
     return result.output;
   }
 
-  /** Call `fn` upstream for the session's role, or refuse (403) before anything goes out. */
-  function call<T>(c: Context<WebEnv>, fn: string, args: unknown[]): Promise<T> {
+  /** Refuse (403) unless the session's role may call `fn`. */
+  function must(c: Context<WebEnv>, fn: string): void {
     const { role } = c.get("session");
     if (!auth.mayCall(role, fn)) throw new RpcError("PERMISSION_DENIED", `Role ${role} may not call ${fn}`);
+  }
+
+  /** Call `fn` upstream for the session's role, or refuse (403) before anything goes out. */
+  function call<T>(c: Context<WebEnv>, fn: string, args: unknown[]): Promise<T> {
+    must(c, fn);
     return upstream.call<T>(fn, args, { timeoutMs });
   }
 
@@ -119,6 +124,7 @@ export function restApp(options: RestOptions): Hono<WebEnv> {
   });
 
   app.post("/tick/:vtSymbol", authenticated, async (c) => {
+    must(c, "subscribe");
     const vtSymbol = parse(VtSymbolSchema, c.req.param("vtSymbol"));
     await knownSymbol(c, vtSymbol);
     await call(c, "subscribe", [splitVtSymbol(vtSymbol)]);
@@ -127,11 +133,13 @@ export function restApp(options: RestOptions): Hono<WebEnv> {
   app.get("/tick", authenticated, async (c) => c.json(await call(c, "getAllTicks", [])));
 
   app.post("/order", authenticated, async (c) => {
+    must(c, "sendOrder");
     const order = parse(OrderRequestSchema, await body(c));
     await knownSymbol(c, `${order.symbol}.${order.exchange}`);
     return c.json({ vtOrderId: await call<string>(c, "sendOrder", [order]) });
   });
   app.delete("/order/:vtOrderId", authenticated, async (c) => {
+    must(c, "cancelOrder");
     const vtOrderId = parse(VtOrderIdSchema, c.req.param("vtOrderId"));
     const order = await call<{ orderid: string; symbol: string; exchange: string; gatewayName: string } | null>(c, "getOrder", [vtOrderId]);
     if (order === null) throw new RpcError("NOT_FOUND", `Unknown order ${vtOrderId}`);
