@@ -177,7 +177,7 @@ async function serveDoor(args: string[]): Promise<number> {
   const engine = values.engine as string | undefined;
   if (engine !== undefined && engine !== "native" && engine !== "zmtp") throw new UsageError(`--engine must be native or zmtp, got ${engine}`);
   const port = integer("--port", values.port as string, 0, 65535);
-  const tokenTtlSeconds = integer("--token-ttl", values["token-ttl"] as string, 10, 30 * 86_400);
+  const tokenTtlSeconds = integer("--token-ttl", values["token-ttl"] as string, 1, 30 * 86_400);
   const corsOrigins = origins(values["cors-origin"] as string | undefined);
   const curveServerKey = serverPublicKey(values);
   const files = deploymentFiles(values.dir as string | undefined);

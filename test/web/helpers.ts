@@ -8,6 +8,8 @@ import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { SignJWT } from "jose";
+import { deploymentFiles, saveUser } from "../../web/config.ts";
+import { hashPassword } from "../../web/passwords.ts";
 import { addresses, Child, CLI, cli, ROOT } from "../zeromq/helpers.ts";
 
 export const PASSWORDS = { alice: "alice-trades-a-lot", bob: "bob-only-watches", carol: "carol-forgets-hers" } as const;
@@ -32,14 +34,18 @@ export async function adduser(dir: string, name: string, role: string, password:
   return { code, stdout: child.stdout, stderr: child.stderr };
 }
 
-/** A deployment folder with alice (trader), bob (viewer) and carol (trader). */
+/**
+ * A deployment folder with alice (trader), bob (viewer) and carol (trader), written in this
+ * process by the functions `tradewire web adduser` uses (the command itself is tested apart:
+ * three more processes per suite are slow on a busy machine).
+ */
 export async function deployment(): Promise<string> {
   const dir = join(tempDir(), "web");
-  // One after the other: each rewrites web.json.
-  for (const [name, role] of [["alice", "trader"], ["bob", "viewer"], ["carol", "trader"]] as const) {
-    const result = await adduser(dir, name, role, PASSWORDS[name]);
-    if (result.code !== 0) throw new Error(`adduser ${name} failed: ${result.stderr.join("\n")}`);
-  }
+  const files = deploymentFiles(dir);
+  const hashes = await Promise.all([PASSWORDS.alice, PASSWORDS.bob, PASSWORDS.carol].map((password) => hashPassword(password)));
+  saveUser(files, "alice", { role: "trader", password: hashes[0]! });
+  saveUser(files, "bob", { role: "viewer", password: hashes[1]! });
+  saveUser(files, "carol", { role: "trader", password: hashes[2]! });
   return dir;
 }
 

@@ -2,9 +2,12 @@
 import { randomBytes } from "node:crypto";
 import { chmodSync, cpSync, readFileSync, statSync } from "node:fs";
 import { join } from "node:path";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { addresses, killAll, removeTempDirs, runCli, type Child } from "../zeromq/helpers.ts";
 import { adduser, api, deployment, door, latestTick, login, PASSWORDS, removeDirs, secretOf, service, signedToken, tempDir, tokenFor } from "./helpers.ts";
+
+// Every case starts processes or hashes passwords: on a shared 2-core machine that takes a while.
+vi.setConfig({ testTimeout: 60_000 });
 
 let dir: string;
 let url: string;
@@ -17,7 +20,7 @@ beforeAll(async () => {
   const upstream = await service();
   ({ url, child: doorChild } = await door(dir, upstream));
   [alice, bob] = await Promise.all([tokenFor(url, "alice"), tokenFor(url, "bob")]);
-});
+}, 90_000);
 
 afterAll(async () => {
   await killAll();
@@ -44,11 +47,16 @@ describe("tradewire web: setup", () => {
     expect(result.stderr.join("\n")).toMatch(/secret is open to other users \(mode 0644\).*chmod 600/);
   });
 
-  it("adduser writes owner-only files with a scrypt hash, never the password", () => {
-    expect(statSync(join(dir, "web.json")).mode & 0o777).toBe(0o600);
-    expect(statSync(join(dir, "secret")).mode & 0o777).toBe(0o600);
-    expect(statSync(dir).mode & 0o777).toBe(0o700);
-    const text = readFileSync(join(dir, "web.json"), "utf8");
+  it("adduser reads the password from standard input and writes owner-only files with a scrypt hash, never the password", async () => {
+    const where = join(tempDir(), "made-by-cli");
+    const first = await adduser(where, "alice", "trader", PASSWORDS.alice);
+    expect(first).toMatchObject({ code: 0, stdout: [`User alice (trader) added in ${where}/web.json`, `Signing secret created in ${where}/secret (mode 0600)`] });
+    const second = await adduser(where, "bob", "viewer", PASSWORDS.bob);
+    expect(second).toMatchObject({ code: 0, stdout: [`User bob (viewer) added in ${where}/web.json`] }); // the secret is kept
+    expect(statSync(join(where, "web.json")).mode & 0o777).toBe(0o600);
+    expect(statSync(join(where, "secret")).mode & 0o777).toBe(0o600);
+    expect(statSync(where).mode & 0o777).toBe(0o700);
+    const text = readFileSync(join(where, "web.json"), "utf8");
     for (const password of Object.values(PASSWORDS)) expect(text).not.toContain(password);
     const config = JSON.parse(text) as { users: Record<string, { role: string; password: string }>; roles: Record<string, { functions: string[] }> };
     expect(config.users.alice).toMatchObject({ role: "trader", password: expect.stringMatching(/^scrypt\$/) });
