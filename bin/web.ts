@@ -183,8 +183,8 @@ async function serveDoor(args: string[]): Promise<number> {
   const files = deploymentFiles(values.dir as string | undefined);
   const { config, secret } = loadDeployment(files);
   const host = values.host as string;
-  // Loaded only here: `tradewire web --help` and adduser need no HTTP server.
-  const { startWebDoor } = await import("../web/node.ts");
+  // Loaded only here: `tradewire web --help` and adduser need no HTTP server. Each runtime serves HTTP its own way.
+  const { startWebDoor } = "Deno" in globalThis ? await import("../web/deno.ts") : await import("../web/node.ts");
   let door: Awaited<ReturnType<typeof startWebDoor>>;
   try {
     door = await startWebDoor({

@@ -22,7 +22,7 @@ function importedPackages(dirs: string[], keep: (file: string) => boolean = () =
 }
 
 /** What a user installs: package.json "files" (dist is built from these). */
-const SHIPPED = ["lib", "transports", "sim", "bin"];
+const SHIPPED = ["lib", "transports", "sim", "bin", "web"];
 
 describe("entry points", () => {
   it("package.json and deno.json export the same modules from the same sources", () => {
