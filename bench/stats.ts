@@ -48,6 +48,15 @@ export async function throughput(once: () => Promise<unknown>, total: number, in
   return total / ((performance.now() - start) / 1000);
 }
 
+/** Items per second read from a stream of `total` items. */
+export async function streamRate(items: (total: number) => AsyncIterable<unknown>, total: number): Promise<number> {
+  const start = performance.now();
+  let n = 0;
+  for await (const _ of items(total)) n++;
+  if (n !== total) throw new Error(`Stream gave ${n} items, expected ${total}`);
+  return total / ((performance.now() - start) / 1000);
+}
+
 function round(x: number, digits = 1): number {
   const f = 10 ** digits;
   return Math.round(x * f) / f;

@@ -27,7 +27,7 @@ import { fileURLToPath } from "node:url";
 import * as zmq from "zeromq";
 import { RpcClient } from "../lib/index.ts";
 import { zmqClient, type EngineName } from "../transports/zeromq/index.ts";
-import { median, percentile, roundTrips, row, throughput, type BenchRow } from "./stats.ts";
+import { median, percentile, roundTrips, row, streamRate, throughput, type BenchRow } from "./stats.ts";
 import { freePort } from "./free-port.ts";
 
 const PEER = fileURLToPath(new URL("./fixtures/zeromq-peer.ts", import.meta.url));
@@ -65,10 +65,11 @@ async function benchEngine(quick: boolean, engine: EngineName): Promise<BenchRow
       rows.push(row(`${label} ${protocol} transport-only round trip p50`, "µs", percentile(transport, 50), percentile(raw, 50), "zeromq.js DEALER→ROUTER echo"));
     }
     for (const inFlight of [1, 16, 128]) {
-      const { raw, rpc, transport } = await callRate(dir, engine, pipelined, inFlight);
+      const { raw, rpc, transport, stream } = await callRate(dir, engine, pipelined, inFlight);
       rows.push(row(`${label} tcp calls/s ${inFlight} in flight`, "calls/s", rpc, raw, `zeromq.js DEALER with ${inFlight} in flight`));
       if (inFlight === 128) {
         rows.push(row(`${label} tcp transport-only round trips/s ${inFlight} in flight`, "calls/s", transport, raw, `zeromq.js DEALER with ${inFlight} in flight`));
+        rows.push(row(`${label} tcp stream items/s`, "items/s", stream, rpc, "tradewire calls/s of the same payload, 128 in flight"));
       }
     }
     for (const subscribers of [1, 4]) {
@@ -290,15 +291,23 @@ async function callRate(dir: string, engine: EngineName, total: number, inFlight
       raw: (count) => caller.rate(rawFrame, count, inFlight),
       rpc: (count) => throughput(once, count, inFlight),
       ...(bare ? { transport: (count: number) => bare.rate(rawFrame, count, inFlight) } : {}),
+      ...(inFlight === 128
+        ? { stream: (count: number) => streamRate((n) => client.stream("items", [n, PAYLOAD], { credit: 256, timeoutMs: 0 }), count) }
+        : {}),
     };
-    const rates: Record<string, number[]> = { raw: [], rpc: [], transport: [] };
+    const rates: Record<string, number[]> = { raw: [], rpc: [], transport: [], stream: [] };
     for (const run of Object.values(contenders)) await run(Math.min(1_000, total)); // warm-up
     const perRound = Math.ceil(total / ROUNDS);
     for (let round = 0; round < ROUNDS; round++) {
       const names = Object.keys(contenders);
       for (const name of round % 2 === 0 ? names : names.reverse()) rates[name]!.push(await contenders[name]!(perRound));
     }
-    return { raw: median(rates.raw!), rpc: median(rates.rpc!), transport: bare ? median(rates.transport!) : 0 };
+    return {
+      raw: median(rates.raw!),
+      rpc: median(rates.rpc!),
+      transport: bare ? median(rates.transport!) : 0,
+      stream: rates.stream!.length > 0 ? median(rates.stream!) : 0,
+    };
   } finally {
     caller.close();
     await bare?.close();

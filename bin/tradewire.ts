@@ -27,7 +27,7 @@ const HELP = {
 
 Commands:
   serve             Start an RPC service on ZeroMQ (--demo: a small demo service)
-  call FN [ARG…]    Call a function; prints the result as one JSON line
+  call FN [ARG…]    Call a function; prints the result as one JSON line (--stream: one per item)
   listen [TOPIC]    Print broadcasts whose topic starts with TOPIC, one JSON line each
   keygen            Make a CURVE key pair (Z85): into files with --out DIR, or printed
   web               The web door: REST and WebSocket for browsers (web adduser NAME makes a user)
@@ -65,11 +65,14 @@ Each ARG is parsed as JSON (a word that is not JSON is taken as a string):
   tradewire call echo '{"a":1}'   prints {"a":1}
   tradewire call echo -- -x       prints "-x" (after --, every word is an ARG)
 Numbers beyond a double (1e400) and "__proto__" keys are refused (exit 2).
+With --stream the result is read as a stream and each item printed as it arrives:
+  tradewire call getAllOrders --stream     one order per line
 
 Options:
+  --stream               Read the result item by item, one JSON line each
   --req ADDRESS          Server request address (default ${DEFAULT_REQUEST})
   --sub ADDRESS          Server broadcast address (default ${DEFAULT_BROADCAST})
-  --timeout MS           Deadline of the call (default 5000, at most ${MAX_TIMER_MS})
+  --timeout MS           Deadline of the call, or of the whole stream (default 5000, at most ${MAX_TIMER_MS})
   --engine NAME          ZeroMQ engine: native or zmtp (default: zmtp; native when CURVE is used)
   --curve-server-key KEY The server's CURVE public key (or set TRADEWIRE_CURVE_SERVER_KEY);
                          a key starting with - is fine: --curve-server-key -abc… or =-abc…
@@ -127,7 +130,7 @@ const OPTIONS = {
     "curve-secret-key": { type: "string" },
     help: { type: "boolean", short: "h" },
   },
-  call: { ...COMMON_CLIENT, timeout: { type: "string", default: "5000" } },
+  call: { ...COMMON_CLIENT, timeout: { type: "string", default: "5000" }, stream: { type: "boolean" } },
   listen: { ...COMMON_CLIENT, count: { type: "string" } },
   keygen: { out: { type: "string" }, name: { type: "string", default: "server" }, help: { type: "boolean", short: "h" } },
 } as const satisfies Record<Command, OptionSpecs>;
@@ -281,11 +284,20 @@ async function call(values: Record<string, unknown>, positionals: string[]): Pro
   client.on("connected", () => (reached = true));
   try {
     await client.start();
-    const result = await client.call(name, args).catch((error: unknown) => {
-      // Never heard from the server: say where we looked.
+    // Never heard from the server: say where we looked.
+    const explain = (error: unknown): never => {
       if (!(error instanceof RpcError && error.code === "UNAVAILABLE" && !reached)) throw error;
       throw new RpcError("UNAVAILABLE", `${error.rawMessage} (is a tradewire server running at ${values.req as string}?)`, { cause: error });
-    });
+    };
+    if (values.stream === true) {
+      try {
+        for await (const item of client.stream(name, args)) out(JSON.stringify(item ?? null));
+      } catch (error) {
+        explain(error);
+      }
+      return 0;
+    }
+    const result = await client.call(name, args).catch(explain);
     out(JSON.stringify(result ?? null));
     return 0;
   } finally {

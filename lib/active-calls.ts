@@ -19,6 +19,9 @@ export class ActiveCall {
   #abortReason: RpcError | undefined;
   #released = false;
   #onDeadline: () => void;
+  /** For a stream: items the caller will still take before it grants more. */
+  credit = 0;
+  #creditWaiter: (() => void) | undefined;
 
   constructor(peer: PeerId, id: number, bytes: number, timeoutMs: number, onDeadline: () => void) {
     this.peer = peer;
@@ -40,6 +43,11 @@ export class ActiveCall {
     return controller.signal;
   }
 
+  /** The call is over (answered, cancelled, timed out, or its caller gone). */
+  get released(): boolean {
+    return this.#released;
+  }
+
   /** Past its deadline? Checked when the handler returns, for handlers that never armed a timer. */
   get expired(): boolean {
     return this.#deadline !== undefined && performance.now() >= this.#deadline;
@@ -47,15 +55,38 @@ export class ActiveCall {
 
   abort(reason: RpcError): void {
     clearTimeout(this.#timer);
+    this.#wake();
     if (this.#abortReason) return;
     this.#abortReason = reason;
     this.#controller?.abort(reason);
+  }
+
+  get aborted(): boolean {
+    return this.#abortReason !== undefined;
+  }
+
+  /** The caller takes `n` more stream items. */
+  grant(n: number): void {
+    this.credit = Math.min(this.credit + n, Number.MAX_SAFE_INTEGER);
+    this.#wake();
+  }
+
+  /** Resolves when more credit arrives or the call ends. */
+  waitForCredit(): Promise<void> {
+    return new Promise((resolve) => (this.#creditWaiter = resolve));
+  }
+
+  #wake(): void {
+    const waiter = this.#creditWaiter;
+    this.#creditWaiter = undefined;
+    waiter?.();
   }
 
   /** The call is over: no deadline timer may be armed from now on. */
   release(): void {
     this.#released = true;
     if (this.#timer !== undefined) clearTimeout(this.#timer);
+    this.#wake();
   }
 }
 

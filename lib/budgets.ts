@@ -45,6 +45,11 @@ export const DEFAULT_BUDGETS = {
   maxQueuedEventBytesPerSubscriber: 8 * MiB,
   /** Event bytes queued for all subscribers together; past it the slowest ones miss events (counted). */
   maxQueuedEventBytes: 64 * MiB,
+  /**
+   * Queued event bytes past which a subscriber is behind: its latest-value events (market data)
+   * then replace the pending one of their topic instead of queueing (conflation).
+   */
+  conflateAboveBytes: 256 * KiB,
   /** Bytes of messages being received and not yet complete, for all connections together. */
   maxPartialBytes: 64 * MiB,
   /** A message must arrive whole within this time of its first byte; a peer that trickles is disconnected. */

@@ -3,6 +3,7 @@ import { DEFAULT_BUDGETS } from "./budgets.ts";
 import { msgpackCodec, type Codec } from "./codec.ts";
 import { errorMessage, RpcError } from "./errors.ts";
 import { GapDetector, type Gap } from "./gap-detector.ts";
+import { IncomingStream } from "./incoming-stream.ts";
 import { consoleLogger, unrefTimer, type Logger } from "./logger.ts";
 import type { ClientTransport } from "./transport.ts";
 import {
@@ -63,9 +64,22 @@ type ClientEvents = {
   restart: (epoch: number) => void;
 };
 
+export interface StreamOptions extends CallOptions {
+  /**
+   * Items the server may send ahead of the consumer; credit is granted back as items are taken.
+   * Default 64. The deadline (`timeoutMs`) covers the whole stream; 0 for none.
+   */
+  credit?: number;
+}
+
+/** Credit of a stream when none is given: enough to keep a round trip's worth of items coming. */
+const DEFAULT_STREAM_CREDIT = 64;
+
 interface PendingCall {
   resolve(value: unknown): void;
   reject(error: RpcError): void;
+  /** Set for a stream: its items go here. */
+  stream: IncomingStream<unknown> | undefined;
   name: string;
   /** performance.now() at which the call times out; meaningful only with a group. */
   deadline: number;
@@ -90,8 +104,22 @@ const TIMER_SLACK_MS = 1;
 
 /** Methods of T, each returning a Promise of its result: what `proxy<T>()` hands out. */
 export type Remote<T> = {
-  [K in keyof T]: T[K] extends (...args: infer A) => infer R ? (...args: A) => Promise<Awaited<R>> : never;
+  [K in keyof T]: T[K] extends (...args: infer A) => infer R ? RemoteFunction<A, R> : never;
 };
+
+/** A function of the proxy: called, it resolves with the result; `.stream(…)` reads it item by item. */
+export type RemoteFunction<A extends unknown[], R> = ((...args: A) => Promise<CallResult<R>>) & {
+  stream(...args: A): AsyncIterableIterator<StreamItem<R>>;
+};
+
+/** What a call resolves to: a handler's stream (async iterable, generator, ReadableStream) arrives collected in an array. */
+export type CallResult<R> = Awaited<R> extends AsyncIterable<infer I> | Generator<infer I> | ReadableStream<infer I> ? I[] : Awaited<R>;
+
+/** One item of a streamed result: a stream's items, an array's elements, or the value itself. */
+export type StreamItem<R> =
+  Awaited<R> extends AsyncIterable<infer I> | Generator<infer I> | ReadableStream<infer I> ? I
+  : Awaited<R> extends ReadonlyArray<infer E> ? E
+  : Awaited<R>;
 
 /** Calls a server's functions and receives its broadcasts, over any ClientTransport. */
 export class RpcClient {
@@ -246,33 +274,72 @@ export class RpcClient {
   }
 
   #call(name: string, args: readonly unknown[], options: CallOptions): Promise<unknown> {
-    if (this.#state === "idle") return refuse("UNAVAILABLE", "Client is not started");
-    if (this.#state === "disconnected") return refuse("UNAVAILABLE", "Not connected: no heartbeat from the server");
-    if (options.signal?.aborted) return refuse("CANCELLED", "Cancelled before it was sent");
-    if (this.#pending.size >= this.#maxInFlight) return refuse("RESOURCE_EXHAUSTED", `Too many calls in flight (${this.#maxInFlight})`);
-
-    const id = this.#nextId++;
-    const timeoutMs = Math.min(options.timeoutMs ?? this.#timeoutMs, MAX_TIMER_MS);
-    if (!(timeoutMs >= 0)) return Promise.reject(new RangeError("timeoutMs must be a non-negative number"));
-    const badArguments = argumentProblem(args, this.#argumentLimits);
-    if (badArguments !== undefined) return refuse("INVALID_ARGUMENT", badArguments);
-    let frame: Uint8Array;
-    try {
-      // The request array is built here rather than through toArray(): one object less per call.
-      const meta = options.meta !== undefined && Object.keys(options.meta).length > 0 ? options.meta : null;
-      frame = this.#codec.encode([WIRE_VERSION, Kind.request, id, name, Array.isArray(args) ? args : [...args], timeoutMs, meta]);
-    } catch (error) {
-      return refuse("INVALID_ARGUMENT", `Arguments could not be encoded: ${errorMessage(error)}`);
-    }
-    if (frame.byteLength > this.#maxMessageBytes) {
-      return refuse("RESOURCE_EXHAUSTED", `Request of ${frame.byteLength} bytes exceeds maxMessageBytes ${this.#maxMessageBytes}`);
-    }
-
-    const pending: PendingCall = { resolve: noop, reject: noop, name, deadline: 0, group: undefined, detach: undefined };
+    const pending: PendingCall = { resolve: noop, reject: noop, stream: undefined, name, deadline: 0, group: undefined, detach: undefined };
     const promise = new Promise<unknown>((resolve, reject) => {
       pending.resolve = resolve;
       pending.reject = reject;
     });
+    const refused = this.#request(pending, args, options, 0);
+    return refused ? Promise.reject(refused) : promise;
+  }
+
+  /**
+   * Call a function that returns many values: its items arrive as they are produced, at most
+   * `credit` ahead of the consumer. `break` (or `return()`) cancels it on the server; a handler
+   * error, the deadline or a lost connection ends it with an RpcError.
+   *
+   * ```ts
+   * for await (const bar of client.stream<BarData>("queryHistory", [req])) chart.add(bar);
+   * ```
+   */
+  stream<T = unknown>(name: string, args: readonly unknown[] = NO_ARGS, options: StreamOptions = NO_OPTIONS): AsyncIterableIterator<T> {
+    const credit = options.credit ?? DEFAULT_STREAM_CREDIT;
+    const stream = new IncomingStream<unknown>(Number.isSafeInteger(credit) && credit > 0 ? credit : 1);
+    if (!Number.isSafeInteger(credit) || credit < 1) {
+      stream.fail(new RangeError("credit must be a positive integer"));
+      return stream as IncomingStream<T>;
+    }
+    const pending: PendingCall = {
+      resolve: (value) => stream.finishWith(value), // a server that answered with one value (an older one)
+      reject: (error) => stream.fail(error),
+      stream,
+      name,
+      deadline: 0,
+      group: undefined,
+      detach: undefined,
+    };
+    const refused = this.#request(pending, args, options, credit);
+    if (refused) stream.fail(refused);
+    return stream as IncomingStream<T>;
+  }
+
+  /** Check, encode and send a request, and follow it in `#pending`. Returns why it was refused, if it was. */
+  #request(pending: PendingCall, args: readonly unknown[], options: CallOptions, credit: number): Error | undefined {
+    const name = pending.name;
+    if (this.#state === "idle") return new RpcError("UNAVAILABLE", "Client is not started");
+    if (this.#state === "disconnected") return new RpcError("UNAVAILABLE", "Not connected: no heartbeat from the server");
+    if (options.signal?.aborted) return new RpcError("CANCELLED", "Cancelled before it was sent");
+    if (this.#pending.size >= this.#maxInFlight) return new RpcError("RESOURCE_EXHAUSTED", `Too many calls in flight (${this.#maxInFlight})`);
+
+    const id = this.#nextId++;
+    const timeoutMs = Math.min(options.timeoutMs ?? this.#timeoutMs, MAX_TIMER_MS);
+    if (!(timeoutMs >= 0)) return new RangeError("timeoutMs must be a non-negative number");
+    const badArguments = argumentProblem(args, this.#argumentLimits);
+    if (badArguments !== undefined) return new RpcError("INVALID_ARGUMENT", badArguments);
+    let frame: Uint8Array;
+    try {
+      // The request array is built here rather than through toArray(): one object less per call.
+      const meta = options.meta !== undefined && Object.keys(options.meta).length > 0 ? options.meta : null;
+      const request = [WIRE_VERSION, Kind.request, id, name, Array.isArray(args) ? args : [...args], timeoutMs, meta];
+      if (credit > 0) request.push(credit);
+      frame = this.#codec.encode(request);
+    } catch (error) {
+      return new RpcError("INVALID_ARGUMENT", `Arguments could not be encoded: ${errorMessage(error)}`);
+    }
+    if (frame.byteLength > this.#maxMessageBytes) {
+      return new RpcError("RESOURCE_EXHAUSTED", `Request of ${frame.byteLength} bytes exceeds maxMessageBytes ${this.#maxMessageBytes}`);
+    }
+
     if (timeoutMs > 0) this.#addDeadline(id, pending, timeoutMs);
     const signal = options.signal;
     if (signal) {
@@ -285,10 +352,18 @@ export class RpcClient {
       signal.addEventListener("abort", onAbort, { once: true });
       pending.detach = () => signal.removeEventListener("abort", onAbort);
     }
+    pending.stream?.attach({
+      grant: (n) => {
+        if (this.#pending.get(id) === pending) this.#trySend(this.#encode({ kind: "credit", id, n }));
+      },
+      cancel: () => {
+        if (this.#settle(id)) this.#trySend(this.#encode({ kind: "cancel", id }));
+      },
+    });
     this.#pending.set(id, pending);
     const failure = this.#trySend(frame);
     if (failure) this.#settle(id)?.reject(failure);
-    return promise;
+    return undefined;
   }
 
   #addDeadline(id: number, pending: PendingCall, timeoutMs: number): void {
@@ -330,7 +405,9 @@ export class RpcClient {
       get: (_target, property) => {
         // Not thenable, so `await client.proxy()` does not turn into a call named "then".
         if (typeof property !== "string" || property === "then") return undefined;
-        return (...args: unknown[]) => this.call(property, args, options);
+        const remote = (...args: unknown[]) => this.call(property, args, options);
+        remote.stream = (...args: unknown[]) => this.stream(property, args, options);
+        return remote;
       },
     });
   }
@@ -400,6 +477,15 @@ export class RpcClient {
       message = fromArray(this.#codec.decode(frame));
     } catch (error) {
       this.#logger.warn(`Dropped a malformed reply: ${errorMessage(error)}`);
+      return;
+    }
+    if (message.kind === "item") {
+      // A stream's item: the call goes on.
+      this.#pending.get(message.id)?.stream?.push(message.value);
+      return;
+    }
+    if (message.kind === "end") {
+      this.#settle(message.id)?.stream?.end();
       return;
     }
     if (message.kind !== "result" && message.kind !== "error") {

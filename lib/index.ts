@@ -13,7 +13,11 @@ export {
   RpcClient,
   type CallOptions,
   type ConnectionState,
+  type CallResult,
   type Remote,
+  type RemoteFunction,
+  type StreamItem,
+  type StreamOptions,
   type RpcClientOptions,
   type TopicHandler,
 } from "./client.ts";

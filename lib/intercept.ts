@@ -64,7 +64,8 @@ function interceptServer(inner: ServerTransport, filter: FrameFilter): ServerTra
         ...(sink.peerClosed ? { peerClosed: (peer: PeerId) => sink.peerClosed?.(peer) } : {}),
       }),
     reply: (peer, frame) => filter({ direction: "out", channel: "reply", frame, peer }, () => inner.reply(peer, frame)),
-    publish: (topic, frame) => filter({ direction: "out", channel: "broadcast", frame, topic }, () => inner.publish(topic, frame)),
+    publish: (topic, frame, latestValue) =>
+      filter({ direction: "out", channel: "broadcast", frame, topic }, () => inner.publish(topic, frame, latestValue)),
     close: () => inner.close(),
   };
 }

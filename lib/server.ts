@@ -7,6 +7,7 @@ import { errorMessage, RpcError, type RpcCode } from "./errors.ts";
 import { EventSequences } from "./event-sequences.ts";
 import { consoleLogger, unrefTimer, type Logger } from "./logger.ts";
 import { PeerLogLimiter } from "./peer-log-limiter.ts";
+import { collect, isStreamSource, itemsOf } from "./stream-source.ts";
 import type { PeerId, ServerTransport } from "./transport.ts";
 import {
   fromArray,
@@ -151,8 +152,8 @@ export class RpcServer {
     // A subscriber's starting point: the last seq of the streams under its prefixes.
     const streams: Registration = {
       fn: (prefixes: unknown) => {
-        if (!Array.isArray(prefixes) || !prefixes.every((p) => typeof p === "string")) {
-          throw new RpcError("INVALID_ARGUMENT", "Expected an array of topic prefixes");
+        if (!Array.isArray(prefixes) || prefixes.length > DEFAULT_BUDGETS.maxSubscriptionsPerPeer || !prefixes.every((p) => typeof p === "string")) {
+          throw new RpcError("INVALID_ARGUMENT", `Expected an array of at most ${DEFAULT_BUDGETS.maxSubscriptionsPerPeer} topic prefixes`);
         }
         return { epoch: this.#sequences.epoch, streams: this.#sequences.snapshot(prefixes) };
       },
@@ -276,8 +277,9 @@ export class RpcServer {
     if (frame.byteLength > this.#maxMessageBytes) {
       throw new RpcError("RESOURCE_EXHAUSTED", `Event of ${frame.byteLength} bytes exceeds maxMessageBytes ${this.#maxMessageBytes}`);
     }
-    sequences.sent(stream, seq, options?.latestValue !== true);
-    this.#transport.publish(topic, frame);
+    const latestValue = options?.latestValue === true;
+    sequences.sent(stream, seq, !latestValue);
+    this.#transport.publish(topic, frame, latestValue);
   }
 
   #beat(state: "alive" | "stopping"): void {
@@ -310,6 +312,7 @@ export class RpcServer {
     }
     if (message.kind === "request") this.#serve(message, peer, frame.byteLength);
     else if (message.kind === "cancel") this.#cancel(peer, message.id);
+    else if (message.kind === "credit") this.#active.get(peer, message.id)?.grant(message.n);
     else {
       this.#counts.malformedFrames++;
       this.#peerLog.warn(peer, `Dropped a ${message.kind} frame from ${peer}: not a client message`);
@@ -377,11 +380,67 @@ export class RpcServer {
     const result = registration.fn(...args, context);
     if (isThenable(result)) {
       result.then(
-        (value) => this.#answer(request, call, { value }),
+        (value) => this.#finish(request, call, value),
         (error: unknown) => this.#answer(request, call, { error }),
       );
     } else {
-      this.#answer(request, call, { value: result });
+      this.#finish(request, call, result);
+    }
+  }
+
+  /** The handler's value: streamed to a caller that asked for a stream, else answered whole. */
+  #finish(request: RequestMessage, call: ActiveCall, value: unknown): void {
+    if (request.credit > 0) {
+      void this.#streamOut(request, call, itemsOf(value));
+    } else if (isStreamSource(value)) {
+      collect(itemsOf(value), MAX_COLLECTED_ITEMS, () => call.released).then(
+        (items) => this.#answer(request, call, { value: items }),
+        (error: unknown) => this.#answer(request, call, { error: error instanceof RangeError ? new RpcError("RESOURCE_EXHAUSTED", error.message) : error }),
+      );
+    } else {
+      this.#answer(request, call, { value });
+    }
+  }
+
+  /**
+   * Send a stream's items while the caller has granted credit, then `end`; a handler error ends
+   * it with an error frame. Stops, and closes the handler's iterator, when the call is cancelled,
+   * times out, loses its caller or the server stops.
+   */
+  async #streamOut(request: RequestMessage, call: ActiveCall, items: AsyncIterator<unknown>): Promise<void> {
+    call.credit = request.credit;
+    void call.signal; // arms the deadline: it covers the whole stream
+    let iteratorDone = false;
+    try {
+      for (;;) {
+        if (call.released) return;
+        if (call.credit <= 0) {
+          await call.waitForCredit();
+          continue;
+        }
+        const next = await items.next();
+        if (next.done) iteratorDone = true;
+        if (call.released) return;
+        if (next.done) {
+          if (this.#active.remove(call)) this.#sendReply(call.peer, this.#codec.encode([WIRE_VERSION, Kind.end, call.id]));
+          return;
+        }
+        let frame: Uint8Array;
+        try {
+          frame = this.#codec.encode([WIRE_VERSION, Kind.item, call.id, next.value]);
+        } catch (error) {
+          throw new RpcError("INTERNAL", `An item of "${request.name}" could not be encoded: ${errorMessage(error)}`);
+        }
+        if (frame.byteLength > this.#maxMessageBytes) {
+          throw new RpcError("RESOURCE_EXHAUSTED", `Stream item of ${frame.byteLength} bytes exceeds maxMessageBytes ${this.#maxMessageBytes}`);
+        }
+        call.credit--;
+        this.#sendReply(call.peer, frame);
+      }
+    } catch (error) {
+      this.#answer(request, call, { error });
+    } finally {
+      if (!iteratorDone) void items.return?.()?.catch(() => {});
     }
   }
 
@@ -494,6 +553,9 @@ class HandlerContext implements CallContext {
     return this.#call.signal;
   }
 }
+
+/** Items a plain call may collect from a handler that returns a stream; more must be streamed. */
+const MAX_COLLECTED_ITEMS = 100_000;
 
 function isThenable(value: unknown): value is PromiseLike<unknown> {
   return typeof value === "object" && value !== null && typeof (value as { then?: unknown }).then === "function";

@@ -9,7 +9,7 @@ import { fromArray } from "./wire.ts";
 export interface TapFrame {
   direction: Direction;
   channel: Channel;
-  kind: "request" | "cancel" | "result" | "error" | "event" | "heartbeat" | "malformed";
+  kind: "request" | "cancel" | "credit" | "result" | "item" | "end" | "error" | "event" | "heartbeat" | "malformed";
   /** Correlates a request with its result or error. */
   id?: number;
   /** Function name (requests). */
@@ -45,7 +45,7 @@ export function tap<T extends AnyTransport>(transport: T, onFrame: (frame: TapFr
       report.kind = message.kind;
       if ("id" in message) report.id = message.id;
       if (message.kind === "request") Object.assign(report, { name: message.name, payload: message.args });
-      else if (message.kind === "result") report.payload = message.value;
+      else if (message.kind === "result" || message.kind === "item") report.payload = message.value;
       else if (message.kind === "error") Object.assign(report, { code: message.code, payload: message.message });
       else if (message.kind === "event") report.payload = message.data;
     } catch {

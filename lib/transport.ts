@@ -24,8 +24,13 @@ export interface ServerTransport {
   listen(sink: ServerSink): Promise<void>;
   /** Send a reply frame to one peer. A peer that is gone is silently skipped (its calls fail on its side). */
   reply(peer: PeerId, frame: Uint8Array): void;
-  /** Send a frame to every peer subscribed to a prefix of `topic`. */
-  publish(topic: string, frame: Uint8Array): void;
+  /**
+   * Send a frame to every peer subscribed to a prefix of `topic`. `latestValue`: only the newest
+   * event of this topic matters (market data), so for a subscriber that is behind, a transport
+   * may keep just the newest one of the topic instead of queueing them all (conflation); other
+   * events are never dropped to make room for these.
+   */
+  publish(topic: string, frame: Uint8Array, latestValue?: boolean): void;
   /** Release every socket, port and timer. Idempotent. */
   close(): Promise<void>;
   /** The server transport's own counters, when it keeps any. */

@@ -2,10 +2,13 @@
  * tradewire's own wire format, version 1. Every frame is one codec-encoded array whose first
  * two elements are the format version and the message kind:
  *
- *   [1, 0, id, name, args, timeoutMs, meta]   request    (client → server)
+ *   [1, 0, id, name, args, timeoutMs, meta, credit?]   request    (client → server)
  *   [1, 1, id]                                cancel     (client → server)
+ *   [1, 8, id, n]                             credit     (client → server: n more stream items)
  *   [1, 2, id, value]                         result     (server → client)
- *   [1, 3, id, code, message]                 error      (server → client)
+ *   [1, 3, id, code, message]                 error      (server → client; also ends a stream)
+ *   [1, 6, id, value]                         item       (server → client: one item of a stream)
+ *   [1, 7, id]                                end        (server → client: the stream is complete)
  *   [1, 4, data, seq, epoch, streamLength?]   event      (broadcast; the topic travels beside it)
  *   [1, 5, state, epoch, recent, beat]        heartbeat  (broadcast on HEARTBEAT_TOPIC)
  *
@@ -20,7 +23,9 @@
  * nil), so a subscriber also learns of a lost event that nothing followed, and its own number
  * `beat`, so a subscriber that missed more beats than that knows it may have missed an
  * announcement too.
- * Parsing checks the shape and returns plain data only.
+ * A request with `credit` > 0 asks for a stream: the server sends at most that many items, then
+ * waits for credit frames (flow control), and ends with `end` or `error`. Parsing checks the
+ * shape and returns plain data only.
  */
 import { DEFAULT_BUDGETS } from "./budgets.ts";
 import { isRpcCode, type RpcCode } from "./errors.ts";
@@ -34,6 +39,9 @@ export const Kind = {
   error: 3,
   event: 4,
   heartbeat: 5,
+  item: 6,
+  end: 7,
+  credit: 8,
 } as const;
 
 /** Broadcast topics starting with `$` are the framework's; user topics may not start with it. */
@@ -65,8 +73,13 @@ export type RequestMessage = {
   args: unknown[];
   timeoutMs: number;
   meta: Meta;
+  /** Stream items the caller takes before it grants more; 0 for a plain call. */
+  credit: number;
 };
 export type CancelMessage = { kind: "cancel"; id: number };
+export type CreditMessage = { kind: "credit"; id: number; n: number };
+export type ItemMessage = { kind: "item"; id: number; value: unknown };
+export type EndMessage = { kind: "end"; id: number };
 export type ResultMessage = { kind: "result"; id: number; value: unknown };
 export type ErrorMessage = { kind: "error"; id: number; code: RpcCode; message: string };
 export type EventMessage = {
@@ -89,8 +102,8 @@ export type HeartbeatMessage = {
   recent: Map<string, number> | undefined;
 };
 
-export type ClientToServer = RequestMessage | CancelMessage;
-export type ServerToClient = ResultMessage | ErrorMessage;
+export type ClientToServer = RequestMessage | CancelMessage | CreditMessage;
+export type ServerToClient = ResultMessage | ErrorMessage | ItemMessage | EndMessage;
 export type Broadcast = EventMessage | HeartbeatMessage;
 export type Message = ClientToServer | ServerToClient | Broadcast;
 
@@ -109,10 +122,18 @@ export function toArray(message: Message): unknown[] {
   switch (message.kind) {
     case "request": {
       const meta = Object.keys(message.meta).length > 0 ? message.meta : null;
-      return [WIRE_VERSION, Kind.request, message.id, message.name, message.args, message.timeoutMs, meta];
+      const frame = [WIRE_VERSION, Kind.request, message.id, message.name, message.args, message.timeoutMs, meta];
+      if (message.credit > 0) frame.push(message.credit);
+      return frame;
     }
     case "cancel":
       return [WIRE_VERSION, Kind.cancel, message.id];
+    case "credit":
+      return [WIRE_VERSION, Kind.credit, message.id, message.n];
+    case "item":
+      return [WIRE_VERSION, Kind.item, message.id, message.value];
+    case "end":
+      return [WIRE_VERSION, Kind.end, message.id];
     case "result":
       return [WIRE_VERSION, Kind.result, message.id, message.value];
     case "error":
@@ -134,16 +155,31 @@ export function fromArray(value: unknown): Message {
   switch (kind) {
     case Kind.request: {
       const id = readId(value[2]);
-      const [, , , name, args, timeoutMs, meta] = value;
+      const [, , , name, args, timeoutMs, meta, credit] = value;
       if (typeof name !== "string" || name.length === 0) throw new MalformedFrameError("Request has no function name", id);
       if (!Array.isArray(args)) throw new MalformedFrameError("Request arguments are not an array", id);
       if (typeof timeoutMs !== "number" || !(timeoutMs >= 0) || !Number.isFinite(timeoutMs)) {
         throw new MalformedFrameError("Request timeout is not a finite non-negative number", id);
       }
-      return { kind: "request", id, name, args, timeoutMs, meta: readMeta(meta, id) };
+      let streamCredit = 0;
+      if (credit !== undefined && credit !== null) {
+        if (typeof credit !== "number" || !Number.isSafeInteger(credit) || credit < 0) throw new MalformedFrameError("Request credit is not a non-negative integer", id);
+        streamCredit = credit;
+      }
+      return { kind: "request", id, name, args, timeoutMs, meta: readMeta(meta, id), credit: streamCredit };
     }
     case Kind.cancel:
       return { kind: "cancel", id: readId(value[2]) };
+    case Kind.credit: {
+      const id = readId(value[2]);
+      const n = value[3];
+      if (typeof n !== "number" || !Number.isSafeInteger(n) || n < 1) throw new MalformedFrameError("Credit is not a positive integer", id);
+      return { kind: "credit", id, n };
+    }
+    case Kind.item:
+      return { kind: "item", id: readId(value[2]), value: value[3] };
+    case Kind.end:
+      return { kind: "end", id: readId(value[2]) };
     case Kind.result:
       return { kind: "result", id: readId(value[2]), value: value[3] };
     case Kind.error: {

@@ -70,6 +70,12 @@ export interface SimExchangeOptions {
   maxBars?: number;
   /** Final orders and trades kept per account (a long-running exchange must not grow forever). Default 50 000. */
   maxHistory?: number;
+  /**
+   * Open positions are marked to the last price at most this often (clock time): a position whose
+   * P&L moved is reported again, then its account, as a real gateway's periodic position and
+   * account queries report them. Default 1000 ms; 0 reports positions on trades only.
+   */
+  markIntervalMs?: number;
 }
 
 /** Receives one account's events. */
@@ -177,6 +183,12 @@ export class SimExchange {
   readonly #trades = new Map<AccountState, TradeData[]>();
   readonly #outbox: Delivery[] = [];
   #flushing = false;
+  readonly #markInterval: number;
+  #markDue = -Infinity;
+  /** The P&L each position was last reported with: marking reports only those that moved. */
+  readonly #reportedPnl = new WeakMap<PositionState, number>();
+  /** The price a rejected order was sent with, reported as sent (not rounded to the tick). */
+  readonly #sentPrice = new WeakMap<SimOrder, number>();
   #orderSeq = 0;
   #tradeSeq = 0;
   #started = false;
@@ -185,6 +197,7 @@ export class SimExchange {
     this.clock = options.clock;
     this.#latency = options.latencyMs ?? 0;
     this.#maxHistory = options.maxHistory ?? 50_000;
+    this.#markInterval = options.markIntervalMs ?? 1000;
     const random = new Random(options.seed ?? 1);
     const maxBars = options.maxBars ?? 20_000;
     for (const spec of options.instruments) {
@@ -388,6 +401,8 @@ export class SimExchange {
     if (reason) {
       order.status = "REJECTED";
       order.statusMsg = reason;
+      const sent = Number(req.price);
+      if (req.type !== "MARKET" && Number.isFinite(sent)) this.#sentPrice.set(order, sent);
       this.#emitOrder(order);
     } else {
       this.#hold(account, inst!, order);
@@ -738,7 +753,25 @@ export class SimExchange {
         }
       });
     }
+    this.#markToMarket();
     this.#flush();
+  }
+
+  /** Report open positions whose P&L moved with the market, then their accounts: at most once per markIntervalMs. */
+  #markToMarket(): void {
+    if (!(this.#markInterval > 0)) return;
+    const now = this.clock.now();
+    if (now < this.#markDue) return;
+    this.#markDue = now + this.#markInterval;
+    for (const acc of this.#accounts.values()) {
+      let moved = false;
+      for (const p of acc.positions.values()) {
+        if (p.lots === 0 || this.#reportedPnl.get(p) === money(p.holdingProfit())) continue;
+        this.#emitPosition(acc, p);
+        moved = true;
+      }
+      if (moved) this.#emitAccount(acc);
+    }
   }
 
   #tickData(inst: Instrument): TickData {
@@ -793,7 +826,7 @@ export class SimExchange {
       type: o.type,
       direction: o.direction,
       offset: o.offset,
-      price: inst && o.type !== "MARKET" ? inst.price(o.price) : 0,
+      price: this.#sentPrice.get(o) ?? (inst && o.type !== "MARKET" ? inst.price(o.price) : 0),
       volume: inst ? inst.volume(o.lots) : 0,
       traded: inst ? inst.volume(o.traded) : 0,
       status: o.status,
@@ -831,6 +864,7 @@ export class SimExchange {
 
   #emitPosition(acc: AccountState, p: PositionState): void {
     const data = this.#positionData(acc, p);
+    this.#reportedPnl.set(p, data.pnl);
     this.#outbox.push(() => this.#listeners.get(acc)?.position(data));
   }
 

@@ -182,11 +182,12 @@ export class RpcGateway implements Gateway {
         this.#apply("account", a, true);
       }
       this.#on.log("Accounts loaded");
-      for (const p of await this.client.call<PositionData[]>("getAllPositions")) this.#apply("position", p, true);
+      // Streamed: a long trading day's orders and trades exceed what one message may carry.
+      for await (const p of this.client.stream<PositionData>("getAllPositions")) this.#apply("position", p, true);
       this.#on.log("Positions loaded");
-      for (const o of await this.client.call<OrderData[]>("getAllOrders")) this.#apply("order", o, true);
+      for await (const o of this.client.stream<OrderData>("getAllOrders")) this.#apply("order", o, true);
       this.#on.log("Orders loaded");
-      for (const t of await this.client.call<TradeData[]>("getAllTrades")) this.#apply("trade", t, true);
+      for await (const t of this.client.stream<TradeData>("getAllTrades")) this.#apply("trade", t, true);
       this.#on.log("Trades loaded");
     } catch (error) {
       this.#on.log(`Initial load failed: ${error instanceof Error ? error.message : String(error)}`, LogLevel.ERROR);

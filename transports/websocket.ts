@@ -16,6 +16,13 @@
  * Budgets (defaults in lib/budgets.ts) are kept per socket and for the whole server: message
  * size (the socket's own `maxPayload`, 1009), connections (1013), subscriptions (1008), queued
  * replies (disconnect) and queued events (missed, counted); see `WebSocketServerOptions`.
+ *
+ * Latest values (conflation): an event published with `latestValue` (market data) is not queued
+ * for a socket that is behind — its `bufferedAmount` over `conflateAboveBytes` — but held, one
+ * per topic, each newer one replacing the held one (`conflatedEvents`). A WebSocket has no drain
+ * event: held events go out, in the order their topics were first held, on the next publish or
+ * reply once the socket's `bufferedAmount` is low again, and on the sweep timer. Other events are
+ * queued as before and never dropped to make room for held ones.
  */
 import { DEFAULT_BUDGETS } from "../lib/budgets.ts";
 import { unrefTimer } from "../lib/logger.ts";
@@ -85,6 +92,13 @@ export interface WebSocketServerOptions {
   maxQueuedEventBytes?: number;
   /** Reply bytes queued for all sockets on top of the events; past it the socket being replied to is disconnected. */
   maxQueuedReplyBytes?: number;
+  /**
+   * `bufferedAmount` over which a socket is behind: a `latestValue` event then replaces the
+   * socket's held one of the same topic instead of being queued. Held events count against
+   * `maxQueuedEventBytesPerSubscriber` (and `maxQueuedEventBytes`) and are the first to go when
+   * another event needs the room. Default 256 KiB; Infinity turns conflation off.
+   */
+  conflateAboveBytes?: number;
   /** Prefixes one socket may subscribe to; more closes it (1008). */
   maxSubscriptionsPerPeer?: number;
   /** Longest prefix in UTF-8 bytes; longer closes the socket (1008). */
@@ -105,8 +119,10 @@ export type WebSocketServerStats = {
   subscriptions: number;
   /** Bytes queued for all sockets, as last seen (an upper bound: buffers drain unseen). */
   queuedBytes: number;
-  /** Events a subscriber missed because its queue, or the whole server's, was full. */
+  /** Events a subscriber missed because its queue, or the whole server's, was full (held latest values included). */
   droppedEvents: number;
+  /** Latest values replaced by a newer one of their topic before they were sent. */
+  conflatedEvents: number;
   /** Sockets closed at accept: too many connections, from one address or in all. */
   refusedConnections: number;
   /** Subscriptions refused (too many or too long); each closed its socket. */
@@ -143,7 +159,13 @@ interface Peer {
   /** Messages received, and the count when a message was first seen incomplete. */
   messages: number;
   incompleteMark: { messages: number; sweep: number } | undefined;
+  /** Latest values held while the socket is behind: topic → event message, in first-held order. Undefined when none (the common case). */
+  held: Map<string, Uint8Array> | undefined;
+  heldBytes: number;
 }
+
+/** `bufferedAmount` over which a socket's latest values are held, not queued. */
+export const CONFLATE_ABOVE_BYTES = DEFAULT_BUDGETS.conflateAboveBytes;
 
 export function websocketServer(options: WebSocketServerOptions = {}): WebSocketServerTransport {
   const maxMessageBytes = options.maxMessageBytes ?? DEFAULT_BUDGETS.maxMessageBytes;
@@ -157,10 +179,12 @@ export function websocketServer(options: WebSocketServerOptions = {}): WebSocket
   const maxSubscriptions = options.maxSubscriptionsPerPeer ?? DEFAULT_BUDGETS.maxSubscriptionsPerPeer;
   const maxPrefixBytes = options.maxPrefixBytes ?? DEFAULT_BUDGETS.maxPrefixBytes;
   const messageTimeoutMs = options.messageTimeoutMs ?? DEFAULT_BUDGETS.messageTimeoutMs;
+  const conflateAbove = options.conflateAboveBytes ?? CONFLATE_ABOVE_BYTES;
   const peers = new Map<PeerId, Peer>();
   const perAddress = new Map<string, number>();
   const counts = {
     droppedEvents: 0,
+    conflatedEvents: 0,
     refusedConnections: 0,
     refusedSubscriptions: 0,
     oversizeMessages: 0,
@@ -169,6 +193,8 @@ export function websocketServer(options: WebSocketServerOptions = {}): WebSocket
   };
   // Sum of every peer's `queued`: a running estimate, so a reply costs O(1), not a scan.
   let queued = 0;
+  // Sum of every peer's `heldBytes`.
+  let heldInAll = 0;
   let sink: ServerSink | undefined;
   let nextPeer = 1;
   let sweepTimer: ReturnType<typeof setInterval> | undefined;
@@ -190,6 +216,55 @@ export function websocketServer(options: WebSocketServerOptions = {}): WebSocket
   function send(peer: Peer, message: Uint8Array): void {
     peer.socket.send(message);
     look(peer);
+  }
+
+  /** Hold `message` as `peer`'s latest value of `topic` (the peer is behind), replacing an older one, within the budgets. */
+  function hold(peer: Peer, topic: string, message: Uint8Array, mine: number): void {
+    const old = peer.held?.get(topic);
+    const growth = message.byteLength - (old?.byteLength ?? 0);
+    if (mine + peer.heldBytes + growth > eventsPerPeer) {
+      counts.droppedEvents++;
+      return;
+    }
+    if (queued + heldInAll + growth > eventsInAll) {
+      lookAll();
+      if (queued + heldInAll + growth > eventsInAll) {
+        counts.droppedEvents++;
+        return;
+      }
+    }
+    if (old !== undefined) counts.conflatedEvents++;
+    // Map.set on an existing key keeps its place: topics go out in the order first held.
+    (peer.held ??= new Map()).set(topic, message);
+    peer.heldBytes += growth;
+    heldInAll += growth;
+  }
+
+  /** Send `peer`'s held latest values, oldest topic first, while its queue stays at or under the threshold. */
+  function release(peer: Peer): void {
+    const held = peer.held!;
+    if (peer.socket.readyState !== OPEN) return;
+    for (const [topic, message] of held) {
+      if (look(peer) > conflateAbove) return;
+      held.delete(topic);
+      peer.heldBytes -= message.byteLength;
+      heldInAll -= message.byteLength;
+      send(peer, message);
+    }
+    peer.held = undefined;
+  }
+
+  /** Held latest values give way, oldest first, until `needed` bytes fit `peer`'s event budget beside them. */
+  function makeRoom(peer: Peer, needed: number): void {
+    const held = peer.held!;
+    for (const [topic, message] of held) {
+      if (needed + peer.heldBytes <= eventsPerPeer) return;
+      held.delete(topic);
+      peer.heldBytes -= message.byteLength;
+      heldInAll -= message.byteLength;
+      counts.droppedEvents++;
+    }
+    peer.held = undefined;
   }
 
   /** Close a socket that is not reading: its queue cannot drain, so free it now where the socket allows. */
@@ -218,7 +293,7 @@ export function websocketServer(options: WebSocketServerOptions = {}): WebSocket
     if (peers.size >= maxConnections) return refuse(socket, "too many connections");
     if (address !== undefined && (perAddress.get(address) ?? 0) >= maxPerAddress) return refuse(socket, "too many connections from this address");
     const id = `ws-${nextPeer++}`;
-    const peer: Peer = { socket, topics: new Set(), address, queued: 0, messages: 0, incompleteMark: undefined };
+    const peer: Peer = { socket, topics: new Set(), address, queued: 0, messages: 0, incompleteMark: undefined, held: undefined, heldBytes: 0 };
     socket.binaryType = "arraybuffer";
     peers.set(id, peer);
     if (address !== undefined) perAddress.set(address, (perAddress.get(address) ?? 0) + 1);
@@ -263,6 +338,8 @@ export function websocketServer(options: WebSocketServerOptions = {}): WebSocket
     socket.addEventListener("close", () => {
       if (!peers.delete(id)) return; // already forgotten by close()
       queued -= peer.queued;
+      heldInAll -= peer.heldBytes;
+      peer.held = undefined;
       if (address !== undefined) {
         const left = (perAddress.get(address) ?? 1) - 1;
         if (left > 0) perAddress.set(address, left);
@@ -283,7 +360,8 @@ export function websocketServer(options: WebSocketServerOptions = {}): WebSocket
    * A peer that trickles a message byte by byte holds a connection for ever. A sweep every half
    * `messageTimeoutMs` closes a socket seen mid-message on two sweeps a full timeout apart
    * with no message completed in between. Only sockets that show their receive state can be
-   * checked (see `receiving`); the sweep runs only while there are sockets.
+   * checked (see `receiving`); the sweep runs only while there are sockets. It also sends the
+   * latest values held for sockets that caught up.
    */
   function startSweeping(): void {
     if (sweepTimer || messageTimeoutMs <= 0) return;
@@ -299,6 +377,8 @@ export function websocketServer(options: WebSocketServerOptions = {}): WebSocket
   function sweep(): void {
     sweeps++;
     for (const peer of peers.values()) {
+      // No drain event on a WebSocket: held latest values also go out here once the socket caught up.
+      if (peer.held !== undefined) release(peer);
       if (receiving(peer.socket) !== true) {
         peer.incompleteMark = undefined;
       } else if (!peer.incompleteMark || peer.incompleteMark.messages !== peer.messages) {
@@ -334,14 +414,21 @@ export function websocketServer(options: WebSocketServerOptions = {}): WebSocket
         if (queued + size > eventsInAll + repliesInAll) return dropSlowReader(peer, "server reply budget exhausted");
       }
       send(peer, tagged(T.reply, frame));
+      if (peer.held !== undefined) release(peer);
     },
-    publish(topic, frame) {
+    publish(topic, frame, latestValue = false) {
       let message: Uint8Array | undefined;
       let fresh = false;
       for (const peer of peers.values()) {
+        // Any publish sends what is held for a socket that caught up (older, so first).
+        if (peer.held !== undefined) release(peer);
         if (peer.socket.readyState !== OPEN || !matches(peer.topics, topic)) continue;
         message ??= eventMessage(topic, frame);
         const mine = look(peer);
+        if (latestValue && (peer.held !== undefined || mine > conflateAbove)) {
+          hold(peer, topic, message, mine);
+          continue;
+        }
         if (mine + message.byteLength > eventsPerPeer) {
           counts.droppedEvents++;
           continue;
@@ -358,6 +445,7 @@ export function websocketServer(options: WebSocketServerOptions = {}): WebSocket
             continue;
           }
         }
+        if (peer.held !== undefined) makeRoom(peer, mine + message.byteLength);
         send(peer, message);
       }
     },
@@ -367,6 +455,7 @@ export function websocketServer(options: WebSocketServerOptions = {}): WebSocket
       peers.clear();
       perAddress.clear();
       queued = 0;
+      heldInAll = 0;
       sink = undefined;
     },
   };

@@ -10,7 +10,8 @@ import { LearnPanel } from "./learn-panel.ts";
 import { MarketView } from "./market-view.ts";
 import { Selection } from "./selection.ts";
 import { SequenceView } from "./sequence-view.ts";
-import { Session, type WireFrame } from "./session.ts";
+import { isMarker, Session, type WireEntry } from "./session.ts";
+import { ColourSetting } from "./colours.ts";
 import { Store } from "./store.ts";
 import { TradeView } from "./trade-view.ts";
 import { WireLog } from "./wire-log.ts";
@@ -29,6 +30,7 @@ const sequence = new SequenceView(loop);
 sequence.source(() => wire.frames);
 wire.onSelect = (frame) => sequence.pin(frame);
 market.onPrice = (price) => trade.usePrice(price);
+const colours = new ColourSetting(byId<HTMLSelectElement>("colours"), (scheme) => market.setColours(scheme));
 
 let session: Session | undefined;
 let generation = 0;
@@ -47,6 +49,7 @@ byId("wire").append(wire.element);
 byId("sequence").append(sequence.element);
 byId("learn-body").append(learn.element);
 market.mount();
+colours.apply();
 setUpLearnDrawer();
 
 // The instrument on show survives a replay; otherwise the first to arrive is shown.
@@ -64,6 +67,11 @@ void restart(initialSeed());
 async function restart(seed: number): Promise<void> {
   const mine = ++generation;
   learn.stop();
+  if (reloadShown) {
+    reloadShown = undefined;
+    byId("reload-banner").hidden = true;
+    document.body.classList.remove("reloading");
+  }
   trade.attach(undefined);
   experiment.attach(undefined);
   const previous = session;
@@ -81,11 +89,12 @@ async function restart(seed: number): Promise<void> {
   url.searchParams.set("seed", String(seed));
   history.replaceState(null, "", url);
 
-  const onFrame = (frame: WireFrame) => {
+  const onFrame = (entry: WireEntry) => {
     if (mine !== generation) return;
-    if (frame.kind === "heartbeat") lastHeartbeat = frame.at;
-    wire.push(frame);
-    sequence.update(frame);
+    if (entry.kind === "heartbeat") lastHeartbeat = entry.at;
+    wire.push(entry);
+    sequence.update(entry);
+    if (isMarker(entry) && entry.reloading && session) void showReload(session, "Some events were lost");
   };
   const onEvent = (type: string, data: unknown) => {
     if (mine === generation) store.apply(type, data);
@@ -99,7 +108,13 @@ async function restart(seed: number): Promise<void> {
   }
   if (mine !== generation) return void next.close();
   session = next;
-  next.client.on("connected", () => showState("connected"));
+  wire.setGatewayNames({ server: next.info.gatewayName, page: next.gateway.gatewayName });
+  trade.setGatewayNames({ server: next.info.gatewayName, page: next.gateway.gatewayName });
+  next.client.on("connected", () => {
+    showState("connected");
+    // The gateway reloads after an outage too: what was broadcast meanwhile is gone.
+    if (next.gateway.stale) void showReload(next, "The link was down");
+  });
   next.client.on("disconnected", (reason) => showState("disconnected", reason));
   showState(next.client.state);
   trade.attach({ sendOrder: (req) => next.gateway.sendOrder(req), cancelOrder: (req) => next.gateway.cancelOrder(req) });
@@ -118,6 +133,29 @@ function showState(state: ConnectionState, reason?: string): void {
   };
   setText(byId("status-text"), text[state]);
   experiment.state(state);
+  trade.connection(state);
+  market.connection(state);
+}
+
+let reloadShown: Session | undefined;
+
+/**
+ * The banner from a loss until RpcGateway's reload is done (`whenFresh()`): until then the Trade
+ * panel may lack orders, trades, positions or account changes that the server has.
+ */
+async function showReload(of: Session, why: string): Promise<void> {
+  setText(byId("reload-text"), `${why}: reloading orders, trades, positions and account…`);
+  if (reloadShown === of) return; // already waiting; a newer reason replaces the text
+  reloadShown = of;
+  const banner = byId("reload-banner");
+  banner.hidden = false;
+  document.body.classList.add("reloading");
+  // A loss noticed during a reload asks for another: wait until none is under way or asked for.
+  while (session === of && of.gateway.stale) await of.gateway.whenFresh();
+  if (reloadShown !== of) return;
+  reloadShown = undefined;
+  banner.hidden = true;
+  document.body.classList.remove("reloading");
 }
 
 function drawHeartbeat(): void {
@@ -141,7 +179,9 @@ function setUpLearnDrawer(): void {
     drawer.hidden = !on;
     toggle.setAttribute("aria-expanded", String(on));
     document.body.classList.toggle("learning", on);
-    if (on) drawer.querySelector<HTMLElement>("[role=tab][aria-selected=true]")?.focus();
+    // In a narrow window the panel sits below the wire log, in the page: bring it into view.
+    if (on) drawer.scrollIntoView({ block: "nearest" });
+    if (on) drawer.querySelector<HTMLElement>("[role=tab][aria-selected=true]")?.focus({ preventScroll: true });
     else toggle.focus();
   };
   toggle.addEventListener("click", () => open(toggle.getAttribute("aria-expanded") !== "true"));

@@ -3,7 +3,9 @@
  * of the chosen instrument. Bars are kept for every instrument, so switching is instant.
  */
 import { CandlestickSeries, ColorType, createChart, type IChartApi, type IPriceLine, type ISeriesApi, type UTCTimestamp } from "lightweight-charts";
+import type { ConnectionState } from "../../lib/index.ts";
 import type { OrderData, TickData } from "../../sim/object.ts";
+import type { ColourScheme } from "./colours.ts";
 import { FixedRows, h, setClass, setOptions, setText } from "./dom.ts";
 import { decimalsOf, fixed } from "./format.ts";
 import type { FrameLoop } from "./frame-loop.ts";
@@ -32,6 +34,8 @@ export class MarketView {
   readonly #last: HTMLElement;
   readonly #change: HTMLElement;
   readonly #volume: HTMLElement;
+  readonly #stale: HTMLElement;
+  #colours = { up: "#26a69a", down: "#ef5350" };
   readonly #book = new FixedRows(10, 3);
   readonly #chartBox: HTMLElement;
   readonly #bars = new Map<string, Bar[]>();
@@ -59,6 +63,7 @@ export class MarketView {
     this.#last = h("span", { class: "num last-price" }, "–");
     this.#change = h("span", { class: "num change" });
     this.#volume = h("span", { class: "num muted small" });
+    this.#stale = h("span", { class: "stale-badge", title: "The link is down: this is the last price and book received, not the market now", hidden: true }, "stale: link down");
     this.#chartBox = h("div", { class: "chart", "aria-label": "Price chart, one-second candles", role: "img" });
 
     for (let i = 0; i < 10; i++) {
@@ -78,7 +83,7 @@ export class MarketView {
     this.element = h(
       "div",
       { class: "market" },
-      h("div", { class: "quote" }, this.#select, this.#last, h("div", { class: "quote-stats" }, this.#change, this.#volume)),
+      h("div", { class: "quote" }, this.#select, this.#last, this.#stale, h("div", { class: "quote-stats" }, this.#change, this.#volume)),
       this.#chartBox,
       h(
         "table",
@@ -112,13 +117,29 @@ export class MarketView {
       rightPriceScale: { borderVisible: false },
       crosshair: { mode: 0 },
     });
-    this.#series = this.#chart.addSeries(CandlestickSeries, {
-      upColor: "#26a69a",
-      downColor: "#ef5350",
-      wickUpColor: "#26a69a",
-      wickDownColor: "#ef5350",
-      borderVisible: false,
-    });
+    this.#series = this.#chart.addSeries(CandlestickSeries, { ...this.#candleColours(), borderVisible: false });
+  }
+
+  /** Rising and falling in the visitor's colours (the page's `--up` and `--down`). */
+  setColours(_scheme: ColourScheme): void {
+    const style = getComputedStyle(document.documentElement);
+    this.#colours = { up: style.getPropertyValue("--up").trim() || "#26a69a", down: style.getPropertyValue("--down").trim() || "#ef5350" };
+    this.#series?.applyOptions(this.#candleColours());
+    for (const line of this.#orderLines.values()) this.#series?.removePriceLine(line);
+    this.#orderLines.clear();
+    this.#loop.request(this.#drawOrders);
+  }
+
+  #candleColours() {
+    const { up, down } = this.#colours;
+    return { upColor: up, downColor: down, wickUpColor: up, wickDownColor: down };
+  }
+
+  /** While the link is down the last price and book are not the market's: say so. */
+  connection(state: ConnectionState): void {
+    const stale = state === "disconnected";
+    this.#stale.hidden = !stale;
+    setClass(this.element, "stale", stale);
   }
 
   /** Forget bars (a new session). */
@@ -221,7 +242,8 @@ export class MarketView {
     }
     for (const [id, order] of wanted) {
       if (this.#orderLines.has(id)) continue;
-      const color = order.direction === "SHORT" ? "#ef5350" : "#26a69a";
+      // Buying in the rising colour, selling in the falling one (red buys on a Chinese screen).
+      const color = order.direction === "SHORT" ? this.#colours.down : this.#colours.up;
       this.#orderLines.set(id, series.createPriceLine({ price: order.price, color, lineWidth: 1, lineStyle: 2, axisLabelVisible: true, title: `${order.direction} ${order.volume - order.traded}` }));
     }
   }

@@ -6,7 +6,7 @@
  */
 import { h, setText } from "./dom.ts";
 import type { FrameLoop } from "./frame-loop.ts";
-import type { WireFrame } from "./session.ts";
+import { isMarker, type WireEntry, type WireFrame } from "./session.ts";
 
 const SVG = "http://www.w3.org/2000/svg";
 const MAX_EVENTS = 5;
@@ -22,7 +22,7 @@ export class SequenceView {
   readonly #caption: HTMLElement;
   readonly #loop: FrameLoop;
   #pinned: number | undefined;
-  #frames: () => readonly WireFrame[] = () => [];
+  #frames: () => readonly WireEntry[] = () => [];
   readonly #draw = () => this.#render();
 
   constructor(loop: FrameLoop) {
@@ -37,13 +37,13 @@ export class SequenceView {
   }
 
   /** Where the frames come from (the wire log's buffer). */
-  source(frames: () => readonly WireFrame[]): void {
+  source(frames: () => readonly WireEntry[]): void {
     this.#frames = frames;
   }
 
   /** A frame arrived: redraw if it may belong to the call on show. */
-  update(frame: WireFrame): void {
-    if (frame.kind === "heartbeat" || frame.topic?.startsWith("eTick.")) return;
+  update(entry: WireEntry): void {
+    if (isMarker(entry) || entry.kind === "heartbeat" || entry.topic?.startsWith("eTick.")) return;
     this.#loop.request(this.#draw);
   }
 
@@ -103,7 +103,7 @@ export class SequenceView {
     this.#svg.replaceChildren(...parts);
   }
 
-  #find(frames: readonly WireFrame[]): { request: WireFrame; reply?: WireFrame; events: WireFrame[] } | undefined {
+  #find(frames: readonly WireEntry[]): { request: WireFrame; reply?: WireFrame; events: WireFrame[] } | undefined {
     let requestIndex = -1;
     for (let i = frames.length - 1; i >= 0; i--) {
       const f = frames[i]!;
@@ -114,11 +114,12 @@ export class SequenceView {
       }
     }
     if (requestIndex < 0) return undefined;
-    const request = frames[requestIndex]!;
+    const request = frames[requestIndex] as WireFrame;
     let reply: WireFrame | undefined;
     const events: WireFrame[] = [];
     for (let i = requestIndex + 1; i < frames.length; i++) {
       const f = frames[i]!;
+      if (isMarker(f)) continue;
       if ((f.kind === "result" || f.kind === "error") && f.id === request.id) reply = f;
       else if (f.kind === "event" && !f.topic?.startsWith("eTick.") && events.length < MAX_EVENTS) {
         if (f.at - (reply?.at ?? request.at) > FOLLOW_MS) break;

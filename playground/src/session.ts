@@ -9,9 +9,9 @@
  * client-side gateway: it loads the account's state, then follows the broadcast and puts every
  * event on an EventEngine, which the page's store listens to. A new seed is a new session.
  */
-import { RpcClient, tap, withFaults, type FaultControls, type TapFrame } from "../../lib/index.ts";
+import { RpcClient, tap, withFaults, type FaultControls, type Gap, type TapFrame } from "../../lib/index.ts";
 import { workerClient } from "../../transports/worker.ts";
-import { EventEngine, RpcGateway, type ContractData } from "../../sim/index.ts";
+import { EVENT_ACCOUNT, EVENT_ORDER, EVENT_POSITION, EVENT_TRADE, EventEngine, RpcGateway, type ContractData } from "../../sim/index.ts";
 import type { WorkerReady, WorkerRequest, WorkerResponse } from "./worker-protocol.ts";
 
 /** The page's gateway name: order ids it hands out read "RPC.7". */
@@ -28,9 +28,30 @@ export interface WireFrame extends TapFrame {
   replyTo?: string;
 }
 
+/**
+ * Not a frame: the client noticed that events did not arrive (a `gap`: their numbers jumped) or
+ * that the server restarted (a new epoch). Shown in the wire log where it was noticed.
+ */
+export interface WireMarker {
+  kind: "gap" | "restart";
+  seq: number;
+  at: number;
+  /** Gaps noticed together (one heartbeat may reveal several streams); empty for a restart. */
+  gaps: Gap[];
+  /** True when it makes RpcGateway reload orders, trades, positions and account (lost ticks do not). */
+  reloading: boolean;
+}
+
+/** What the wire log records: frames as they passed, and markers of what the client noticed. */
+export type WireEntry = WireFrame | WireMarker;
+
+export function isMarker(entry: WireEntry): entry is WireMarker {
+  return entry.kind === "gap" || entry.kind === "restart";
+}
+
 export interface SessionOptions {
   seed: number;
-  onFrame: (frame: WireFrame) => void;
+  onFrame: (entry: WireEntry) => void;
   /** Every event the gateway reports, by VeighNa type (`eTick.IF2512.CFFEX`, `eOrder.RPC.3`). */
   onEvent: (type: string, data: unknown) => void;
   /** Heartbeat silence after which the client reports "disconnected". */
@@ -59,8 +80,9 @@ export class Session {
     try {
       const info = await initialise(worker, { playground: "init", seed: options.seed });
       const faulty = withFaults(workerClient(worker));
+      const recorder = wireRecorder(options.onFrame);
       client = new RpcClient({
-        transport: tap(faulty, wireRecorder(options.onFrame)),
+        transport: tap(faulty, recorder.frame),
         timeoutMs: 5_000,
         heartbeatToleranceMs: options.heartbeatToleranceMs ?? 3_000,
       });
@@ -71,6 +93,7 @@ export class Session {
       await waitConnected(client);
       const session = new Session(worker, client, gateway, faulty.faults, info);
       session.#watch();
+      session.#markLosses(recorder.marker);
       // Ticks of every instrument: the chart keeps bars for all, so switching is instant.
       for (const contract of await client.call<ContractData[]>("getAllContracts")) {
         await gateway.subscribe({ symbol: contract.symbol, exchange: contract.exchange });
@@ -91,6 +114,28 @@ export class Session {
     this.#off.push(() => this.#worker.removeEventListener("error", onWorkerError));
   }
 
+  /**
+   * Put a marker in the wire log at each gap and restart the client reports. The gateway hears
+   * them first (it subscribed first), so `gateway.stale` already says whether it reloads; a gap
+   * on ticks only does not make it reload, whatever else does. Gaps reported in one go (a
+   * heartbeat naming several streams) make one marker.
+   */
+  #markLosses(mark: (marker: Omit<WireMarker, "seq" | "at">) => void): void {
+    let pending: Gap[] | undefined;
+    this.#off.push(
+      this.client.on("gap", (gap) => {
+        if (pending) return void pending.push(gap);
+        pending = [gap];
+        queueMicrotask(() => {
+          const gaps = pending ?? [];
+          pending = undefined;
+          mark({ kind: "gap", gaps, reloading: this.gateway.stale && gaps.some((gap) => affectsState(gap.stream)) });
+        });
+      }),
+      this.client.on("restart", () => mark({ kind: "restart", gaps: [], reloading: this.gateway.stale })),
+    );
+  }
+
   async close(): Promise<void> {
     for (const off of this.#off.splice(0)) off();
     try {
@@ -100,6 +145,13 @@ export class Session {
       this.#worker.terminate();
     }
   }
+}
+
+/** Streams whose loss leaves the gateway's orders, trades, positions or account wrong (as RpcGateway judges). */
+const STATE_STREAMS = [EVENT_ORDER, EVENT_TRADE, EVENT_POSITION, EVENT_ACCOUNT];
+
+function affectsState(stream: string): boolean {
+  return STATE_STREAMS.some((prefix) => stream.startsWith(prefix) || prefix.startsWith(stream));
 }
 
 /** Send the seed; resolve when the worker's RpcServer listens. */
@@ -136,11 +188,18 @@ function waitConnected(client: RpcClient): Promise<void> {
   });
 }
 
-/** Number frames, stamp them with the page clock and pair replies with their requests. */
-function wireRecorder(onFrame: (frame: WireFrame) => void): (frame: TapFrame) => void {
+/**
+ * Number frames, stamp them with the page clock and pair replies with their requests. Markers
+ * share the numbering, so a marker sits between the frames it was noticed between.
+ */
+function wireRecorder(onFrame: (entry: WireEntry) => void): {
+  frame: (frame: TapFrame) => void;
+  marker: (marker: Omit<WireMarker, "seq" | "at">) => void;
+} {
   let seq = 0;
   const outstanding = new Map<number, { at: number; name: string }>();
-  return (tapped) => {
+  const marker = (m: Omit<WireMarker, "seq" | "at">) => onFrame({ ...m, seq: ++seq, at: performance.now() });
+  const frame = (tapped: TapFrame) => {
     const frame: WireFrame = { ...tapped, seq: ++seq, at: performance.now() };
     if (frame.kind === "request" && frame.id !== undefined) {
       outstanding.set(frame.id, { at: frame.at, name: frame.name ?? "" });
@@ -156,4 +215,5 @@ function wireRecorder(onFrame: (frame: WireFrame) => void): (frame: TapFrame) =>
     }
     onFrame(frame);
   };
+  return { frame, marker };
 }

@@ -3,6 +3,7 @@
  * drawn from the store, which follows the broadcast. The ticket is a plain form: labelled fields
  * in tab order, Enter submits.
  */
+import type { ConnectionState } from "../../lib/index.ts";
 import type { CancelRequest, OrderData, OrderRequest, PositionData, TradeData } from "../../sim/object.ts";
 import type { Direction, Exchange, Offset, OrderType } from "../../sim/constant.ts";
 import { FixedRows, h, setClass, setOptions, setText } from "./dom.ts";
@@ -40,6 +41,10 @@ export class TradeView {
   readonly #volume: HTMLInputElement;
   readonly #submit: HTMLButtonElement;
   readonly #result: HTMLElement;
+  readonly #idNote: HTMLElement;
+  #names: { server: string; page: string } | undefined;
+  /** The result line speaks of a failure of the link (UNAVAILABLE): cleared when it is back. */
+  #linkError = false;
   readonly #account = new Map<string, HTMLElement>();
   readonly #orders = new FixedRows(ORDER_ROWS, 7);
   readonly #positions = new FixedRows(POSITION_ROWS, 6);
@@ -69,6 +74,7 @@ export class TradeView {
     this.#volume = h("input", { id: "ticket-volume", name: "ticket-volume", type: "number", inputmode: "numeric", min: 1, step: 1, value: 1, required: true, class: "num" });
     this.#submit = h("button", { type: "submit", class: "primary", disabled: true }, "Send order");
     this.#result = h("p", { class: "ticket-result small", role: "status", "aria-live": "polite" }, "\u00a0");
+    this.#idNote = h("p", { class: "id-note small muted" }, "\u00a0");
     this.#type.addEventListener("change", () => this.#syncType());
     this.#direction.addEventListener("change", () => this.#syncDirection());
 
@@ -80,6 +86,7 @@ export class TradeView {
       h("div", { class: "field-pair" }, field("ticket-type", "Type", this.#type), field("ticket-price", "Price", this.#price)),
       h("div", { class: "field-pair" }, field("ticket-volume", "Volume", this.#volume), h("div", { class: "field submit" }, this.#submit)),
       this.#result,
+      this.#idNote,
     );
     this.ticket = this.#form;
 
@@ -91,7 +98,8 @@ export class TradeView {
     this.#ordersCount = h("span", { class: "count num" });
     this.#tradesCount = h("span", { class: "count num" });
     this.#orders.rows.forEach((row) => {
-      const cancel = h("button", { type: "button", class: "cancel" }, "Cancel");
+      // "×" keeps the column narrow; the label says what it does and to which order.
+      const cancel = h("button", { type: "button", class: "cancel", title: "Cancel this order" }, "×");
       row.cells[6]!.appendChild(cancel);
     });
     this.#orders.body.addEventListener("click", (event) => {
@@ -150,6 +158,17 @@ export class TradeView {
     setText(this.#result, "\u00a0");
   }
 
+  /** The session's gateway names: the server's ("SIM", on the wire) and the page's RpcGateway's ("RPC", here). */
+  setGatewayNames(names: { server: string; page: string } | undefined): void {
+    this.#names = names;
+    this.#explainIds(undefined);
+  }
+
+  /** The link's state: a "Not sent: UNAVAILABLE" line is stale once the link is back. */
+  connection(state: ConnectionState): void {
+    if (state === "connected" && this.#linkError) this.#say("\u00a0", "");
+  }
+
   /** Put a price in the ticket (from the book). */
   usePrice(price: number): void {
     this.#price.value = String(price);
@@ -184,12 +203,16 @@ export class TradeView {
     try {
       const vtOrderId = await trader.sendOrder(req);
       this.#lastOrderId = vtOrderId;
+      this.#explainIds(vtOrderId);
       // The order's first event usually beats the reply (broadcast before the handler returns).
       const known = this.#store.orders.get(vtOrderId);
       if (known) this.#showFate(known);
       else this.#say(`Sent ${vtOrderId}`, "");
     } catch (error) {
-      this.#say(`Not sent: ${error instanceof Error ? error.message : String(error)}`, "bad");
+      const message = error instanceof Error ? error.message : String(error);
+      // A request may be lost on its way (not sent) or its reply on the way back (sent): a timeout cannot tell which.
+      if (codeOf(error) === "TIMEOUT") this.#say("No reply in time (TIMEOUT): the order may still have reached the exchange; see Active orders and Trades", "bad");
+      else this.#say(`Not sent: ${message}`, "bad", codeOf(error) === "UNAVAILABLE");
     }
   }
 
@@ -202,7 +225,7 @@ export class TradeView {
       const result = (await trader.cancelOrder({ orderid: order.orderid, symbol: order.symbol, exchange: order.exchange })) as { accepted?: boolean; reason?: string } | undefined;
       if (result && result.accepted === false) this.#say(`Cancel of ${vtOrderId} refused: ${result.reason ?? ""}`, "bad");
     } catch (error) {
-      this.#say(`Cancel failed: ${error instanceof Error ? error.message : String(error)}`, "bad");
+      this.#say(`Cancel failed: ${error instanceof Error ? error.message : String(error)}`, "bad", codeOf(error) === "UNAVAILABLE");
     } finally {
       button.disabled = false;
     }
@@ -214,7 +237,22 @@ export class TradeView {
     this.#say(`${order.vtOrderId} ${order.status} ${order.traded}/${order.volume}${why}`, tone);
   }
 
-  #say(text: string, tone: "" | "good" | "bad"): void {
+  /**
+   * `RPC.7` here and `eOrder.SIM.7` on the wire are the same order: the page's RpcGateway hands
+   * out ids under its own name. Said once, under the ticket, with the last order's numbers.
+   */
+  #explainIds(vtOrderId: string | undefined): void {
+    const names = this.#names;
+    if (!names) return setText(this.#idNote, "\u00a0");
+    const n = vtOrderId?.slice(names.page.length + 1) || "n";
+    setText(
+      this.#idNote,
+      `${names.page}.${n} here = ${names.server}.${n} on the wire (eOrder.${names.server}.${n}): the page's RpcGateway "${names.page}" renames the server's gateway "${names.server}".`,
+    );
+  }
+
+  #say(text: string, tone: "" | "good" | "bad", linkError = false): void {
+    this.#linkError = linkError;
     setText(this.#result, text);
     setClass(this.#result, "good", tone === "good");
     setClass(this.#result, "bad", tone === "bad");
@@ -264,7 +302,7 @@ export class TradeView {
   #renderOrders(): void {
     const active = this.#store.activeOrders();
     setText(this.#ordersCount, String(active.length));
-    this.#orders.fill(active, (cells, o: OrderData) => {
+    this.#orders.fill(active, (cells, o: OrderData, row) => {
       setText(cells[0]!, o.vtOrderId);
       setText(cells[1]!, o.symbol);
       setText(cells[2]!, `${o.direction} ${o.offset}`);
@@ -272,6 +310,7 @@ export class TradeView {
       setText(cells[3]!, o.type === "MARKET" ? "market" : fixed(o.price, this.#decimals(o.vtSymbol)));
       setText(cells[4]!, `${o.traded}/${o.volume}`);
       setText(cells[5]!, o.status);
+      row.title = `${o.vtOrderId} ${o.direction} ${o.offset} ${o.type} ${o.status}`;
       const button = cells[6]!.firstElementChild as HTMLButtonElement;
       if (button.dataset["order"] !== o.vtOrderId) {
         button.dataset["order"] = o.vtOrderId;
@@ -326,4 +365,9 @@ export class TradeView {
     setClass(pnlCell, "up", (pnl ?? 0) > 0);
     setClass(pnlCell, "down", (pnl ?? 0) < 0);
   }
+}
+
+/** The RpcError code of a failed call, if it is one. */
+function codeOf(error: unknown): unknown {
+  return (error as { code?: unknown } | null)?.code;
 }

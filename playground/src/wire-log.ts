@@ -1,23 +1,57 @@
 /**
  * The wire log: every frame the page's client sent or received, newest first, with its size and,
- * for replies, the round trip. Filterable by kind and by name/topic. Recording is a ring buffer;
- * drawing happens once per frame into a fixed pool of rows.
+ * for replies, the round trip; and a marker where the client noticed lost events or a server
+ * restart. Filterable by kind and by name/topic. It starts with calls and order/trade events on
+ * rows of their own; ticks (most of the traffic) and the other events are collapsed: each run of
+ * them between two rows shown is one row that counts them, so a call stays in view.
+ * Recording is a ring buffer; drawing happens once per frame into a fixed pool of rows.
  */
 import { FixedRows, h, setClass, setText } from "./dom.ts";
 import { bytes, preview } from "./format.ts";
 import type { FrameLoop } from "./frame-loop.ts";
-import type { WireFrame } from "./session.ts";
+import { isMarker, type WireEntry, type WireFrame, type WireMarker } from "./session.ts";
 
 const CAPACITY = 5_000;
 const VISIBLE_ROWS = 150;
 
-export type KindFilter = "calls" | "events" | "heartbeats";
+export type KindFilter = "calls" | "orders" | "events" | "ticks" | "heartbeats";
+
+/**
+ * Frames collapsed into one row: how many of each family (`eTick.`, `ePosition.`), how big, the
+ * newest of them, and the events that ticks-only gaps said were lost among them.
+ */
+interface Run {
+  kind: "run";
+  count: number;
+  bytes: number;
+  newest: WireFrame;
+  families: Map<string, number>;
+  symbols: Set<string>;
+  lost: number;
+  lostUnknown: boolean;
+}
+
+type Row = WireEntry | Run;
+
+/** `eTick.IF2512.CFFEX` → `eTick.`; `eLog` → `eLog`. */
+function familyOf(topic: string): string {
+  const dot = topic.indexOf(".");
+  return dot < 0 ? topic : topic.slice(0, dot + 1);
+}
+
+const ORDER_FAMILIES = new Set(["eOrder.", "eTrade."]);
+
+/** The gateway names an order goes by: the server's (its events, `eOrder.SIM.7`) and the page's (`RPC.7`). */
+export interface GatewayNames {
+  server: string;
+  page: string;
+}
 
 export class WireLog {
   readonly element: HTMLElement;
   /** Called when the visitor picks a row (the sequence view follows it). */
   onSelect: (frame: WireFrame) => void = () => {};
-  readonly #frames: WireFrame[] = [];
+  readonly #frames: WireEntry[] = [];
   readonly #rows = new FixedRows(VISIBLE_ROWS, 7);
   readonly #loop: FrameLoop;
   readonly #kinds: Record<KindFilter, HTMLInputElement>;
@@ -26,8 +60,9 @@ export class WireLog {
   readonly #count: HTMLElement;
   readonly #rate: HTMLElement;
   readonly #detail: HTMLElement;
-  #shown: WireFrame[] = [];
-  #selected: WireFrame | undefined;
+  #names: GatewayNames | undefined;
+  #shown: Row[] = [];
+  #selected: WireEntry | undefined;
   #start = performance.now();
   #window: { at: number; frames: number; bytes: number }[] = [];
   readonly #draw = () => this.#render();
@@ -35,19 +70,22 @@ export class WireLog {
   constructor(loop: FrameLoop) {
     this.#loop = loop;
     const redraw = () => this.#loop.request(this.#draw);
-    const kind = (name: KindFilter, label: string, checked: boolean) => {
+    const kind = (name: KindFilter, label: string, checked: boolean, title: string) => {
       const input = h("input", { type: "checkbox", name: `kind-${name}`, checked, onchange: redraw });
-      return [input, h("label", { class: "check" }, input, label)] as const;
+      return [input, h("label", { class: "check", title }, input, label)] as const;
     };
-    const [calls, callsLabel] = kind("calls", "calls", true);
-    const [events, eventsLabel] = kind("events", "events", true);
-    const [heartbeats, heartbeatsLabel] = kind("heartbeats", "heartbeats", false);
-    this.#kinds = { calls, events, heartbeats };
+    const collapsed = "Unticked, a run of them between two rows shown is one row that counts them";
+    const [calls, callsLabel] = kind("calls", "calls", true, "Requests and their replies");
+    const [orders, ordersLabel] = kind("orders", "orders", true, "Order and trade events (eOrder., eTrade.)");
+    const [events, eventsLabel] = kind("events", "other", false, `Other events: positions, accounts, log, contracts. ${collapsed}`);
+    const [ticks, ticksLabel] = kind("ticks", "ticks", false, `Tick events (eTick.). ${collapsed}`);
+    const [heartbeats, heartbeatsLabel] = kind("heartbeats", "heartbeats", false, "Heartbeats and the client's own $tw. calls");
+    this.#kinds = { calls, orders, events, ticks, heartbeats };
     this.#topic = h("input", {
       type: "search",
       name: "wire-filter",
-      placeholder: "name or topic, e.g. eOrder. or sendOrder",
-      "aria-label": "Filter by function name or topic prefix",
+      placeholder: "filter: eOrder. or sendOrder",
+      "aria-label": "Filter by function name or topic prefix, e.g. eOrder. or sendOrder",
       oninput: redraw,
     });
     this.#pause = h("input", { type: "checkbox", name: "wire-pause", onchange: redraw });
@@ -73,7 +111,7 @@ export class WireLog {
     this.element = h(
       "div",
       { class: "wire" },
-      h("div", { class: "toolbar" }, this.#topic, callsLabel, eventsLabel, heartbeatsLabel, h("label", { class: "check" }, this.#pause, "pause")),
+      h("div", { class: "toolbar wire-filters" }, this.#topic, callsLabel, ordersLabel, eventsLabel, ticksLabel, heartbeatsLabel, h("label", { class: "check" }, this.#pause, "pause")),
       h(
         "div",
         {
@@ -90,11 +128,11 @@ export class WireLog {
     );
   }
 
-  /** Record a frame (from the tap). */
-  push(frame: WireFrame): void {
-    this.#frames.push(frame);
+  /** Record a frame (from the tap) or a marker (from the client). */
+  push(entry: WireEntry): void {
+    this.#frames.push(entry);
     if (this.#frames.length > CAPACITY) this.#frames.splice(0, this.#frames.length - CAPACITY);
-    this.#window.push({ at: frame.at, frames: 1, bytes: frame.bytes });
+    if (!isMarker(entry)) this.#window.push({ at: entry.at, frames: 1, bytes: entry.bytes });
     if (!this.#pause.checked) this.#loop.request(this.#draw);
   }
 
@@ -108,8 +146,13 @@ export class WireLog {
     this.#loop.request(this.#draw);
   }
 
-  /** All recorded frames, oldest first (the sequence view reads them). */
-  get frames(): readonly WireFrame[] {
+  /** The gateway names of the session, to tie `eOrder.SIM.7` to the Trade panel's `RPC.7`. */
+  setGatewayNames(names: GatewayNames | undefined): void {
+    this.#names = names;
+  }
+
+  /** All recorded frames and markers, oldest first (the sequence view reads them). */
+  get frames(): readonly WireEntry[] {
     return this.#frames;
   }
 
@@ -118,19 +161,38 @@ export class WireLog {
     this.#loop.request(this.#draw);
   }
 
-  #matches(frame: WireFrame): boolean {
-    const kinds = this.#kinds;
-    if (frame.kind === "heartbeat" || (frame.kind === "request" && frame.name?.startsWith("$"))) {
-      if (!kinds.heartbeats.checked) return false;
-    } else if (frame.kind === "event") {
-      if (!kinds.events.checked) return false;
-    } else if ((frame.kind === "result" || frame.kind === "error") && frame.replyTo?.startsWith("$")) {
-      if (!kinds.heartbeats.checked) return false;
-    } else if (!kinds.calls.checked) return false;
+  /**
+   * Shown on its own row, counted in a collapsed run, or not shown. A filter text shows what it
+   * names on rows of their own and hides the rest; with no text, unticked event kinds collapse.
+   */
+  #classify(entry: WireEntry): "show" | "collapse" | "hide" {
     const text = this.#topic.value.trim();
-    if (!text) return true;
-    const label = frame.topic ?? frame.name ?? frame.replyTo ?? "";
-    return label.startsWith(text) || label.includes(text);
+    const named = (label: string) => !text || label.startsWith(text) || label.includes(text);
+    const kinds = this.#kinds;
+    if (isMarker(entry)) {
+      if (text) return entry.kind.startsWith(text) || entry.gaps.some((gap) => named(gap.stream)) ? "show" : "hide";
+      // Lost ticks (or other collapsed events) need no reload: counted with their run.
+      const quiet = !entry.reloading && entry.kind === "gap" && entry.gaps.every((gap) => !this.#own(familyOf(gap.stream)));
+      return quiet ? "collapse" : "show";
+    }
+    const frame = entry;
+    if (frame.kind === "heartbeat" || (frame.kind === "request" && frame.name?.startsWith("$"))) {
+      if (!kinds.heartbeats.checked) return "hide";
+    } else if ((frame.kind === "result" || frame.kind === "error") && frame.replyTo?.startsWith("$")) {
+      if (!kinds.heartbeats.checked) return "hide";
+    } else if (frame.kind === "event") {
+      if (text) return named(frame.topic ?? "") ? "show" : "hide";
+      return this.#own(familyOf(frame.topic ?? "")) ? "show" : "collapse";
+    } else if (!kinds.calls.checked) return "hide";
+    return named(frame.topic ?? frame.name ?? frame.replyTo ?? "") ? "show" : "hide";
+  }
+
+  /** Events of this family get rows of their own (with no filter text). */
+  #own(family: string): boolean {
+    const kinds = this.#kinds;
+    if (ORDER_FAMILIES.has(family)) return kinds.orders.checked;
+    if (family === "eTick.") return kinds.ticks.checked;
+    return kinds.events.checked;
   }
 
   #render(): void {
@@ -142,25 +204,79 @@ export class WireLog {
     setText(this.#rate, `${perSecond} frames/s · ${bytes(bytesPerSecond)}/s`);
     if (this.#pause.checked) return;
 
-    const shown: WireFrame[] = [];
+    const shown: Row[] = [];
+    let run: Run | undefined;
+    // Gaps are noticed just after the frame that revealed them: newest first, they come before their run.
+    let pendingLost = 0;
+    let pendingUnknown = false;
     for (let i = this.#frames.length - 1; i >= 0 && shown.length < VISIBLE_ROWS; i--) {
-      const frame = this.#frames[i]!;
-      if (this.#matches(frame)) shown.push(frame);
+      const entry = this.#frames[i]!;
+      const how = this.#classify(entry);
+      if (how === "hide") continue;
+      if (how === "show") {
+        run = undefined;
+        shown.push(entry);
+        continue;
+      }
+      if (isMarker(entry)) {
+        for (const gap of entry.gaps) {
+          if (gap.missed === undefined) pendingUnknown = true;
+          else pendingLost += gap.missed;
+        }
+        continue;
+      }
+      if (!run) shown.push((run = { kind: "run", count: 0, bytes: 0, newest: entry, families: new Map(), symbols: new Set(), lost: 0, lostUnknown: false }));
+      run.lost += pendingLost;
+      run.lostUnknown ||= pendingUnknown;
+      pendingLost = 0;
+      pendingUnknown = false;
+      const topic = entry.topic ?? "";
+      const family = familyOf(topic);
+      run.count++;
+      run.bytes += entry.bytes;
+      run.families.set(family, (run.families.get(family) ?? 0) + 1);
+      if (family === "eTick.") run.symbols.add(topic.slice(family.length).split(".")[0]!);
     }
     this.#shown = shown;
-    this.#rows.fill(shown, (cells, frame, row) => {
+    this.#rows.fill(shown, (cells, row, tr) => {
+      const marker = isMarker(row as WireEntry) ? (row as WireMarker) : undefined;
+      setClass(tr, "marker", marker !== undefined);
+      setClass(tr, "run", row.kind === "run");
+      if (marker) return this.#fillMarker(cells, marker, tr);
+      const frame = row.kind === "run" ? row.newest : (row as WireFrame);
       const outgoing = frame.direction === "out";
       setText(cells[0]!, String(frame.seq));
       setText(cells[1]!, ((frame.at - this.#start) / 1000).toFixed(3));
       setText(cells[2]!, outgoing ? "→" : "←");
       cells[2]!.title = outgoing ? "page → worker" : "worker → page";
-      setText(cells[3]!, frame.kind);
-      cells[3]!.className = `kind-${frame.kind}`;
-      setText(cells[4]!, labelOf(frame));
-      setText(cells[5]!, bytes(frame.bytes));
-      setText(cells[6]!, frame.rttMs === undefined ? "" : `${frame.rttMs.toFixed(1)} ms`);
-      setClass(row, "selected", frame === this.#selected);
+      if (row.kind === "run") {
+        setText(cells[3]!, "collapsed");
+        cells[3]!.className = "kind-run";
+        setText(cells[4]!, runLabel(row));
+        setText(cells[5]!, bytes(row.bytes));
+        setText(cells[6]!, "");
+      } else {
+        setText(cells[3]!, frame.kind);
+        cells[3]!.className = `kind-${frame.kind}`;
+        setText(cells[4]!, labelOf(frame));
+        setText(cells[5]!, bytes(frame.bytes));
+        setText(cells[6]!, frame.rttMs === undefined ? "" : `${frame.rttMs.toFixed(1)} ms`);
+      }
+      setClass(tr, "selected", frame === this.#selected);
     });
+  }
+
+  #fillMarker(cells: HTMLCollectionOf<HTMLTableCellElement>, marker: WireMarker, tr: HTMLTableRowElement): void {
+    setText(cells[0]!, String(marker.seq));
+    setText(cells[1]!, ((marker.at - this.#start) / 1000).toFixed(3));
+    setText(cells[2]!, "⚠");
+    cells[2]!.title = marker.kind === "gap" ? "events lost on the way" : "the server restarted";
+    setText(cells[3]!, marker.kind);
+    cells[3]!.className = `kind-${marker.kind}`;
+    setText(cells[4]!, markerLabel(marker));
+    setText(cells[5]!, "");
+    setText(cells[6]!, "");
+    setClass(tr, "selected", marker === this.#selected);
   }
 
   #key(event: KeyboardEvent): void {
@@ -174,11 +290,21 @@ export class WireLog {
   }
 
   #pick(index: number): void {
-    const frame = this.#shown[index];
-    if (!frame) return;
-    this.#selected = frame;
-    setText(this.#detail, describe(frame));
-    this.onSelect(frame);
+    const row = this.#shown[index];
+    if (!row) return;
+    if (row.kind === "run") {
+      setText(
+        this.#detail,
+        `${row.count} events (${bytes(row.bytes)}) collapsed into one row: ${runLabel(row)}.\nTick "ticks" or "other" above to list them one by one.\nNewest: ${describe(row.newest, this.#names)}`,
+      );
+      return;
+    }
+    this.#selected = row;
+    if (isMarker(row)) setText(this.#detail, describeMarker(row));
+    else {
+      setText(this.#detail, describe(row, this.#names));
+      this.onSelect(row);
+    }
     this.#loop.request(this.#draw);
   }
 }
@@ -190,9 +316,57 @@ export function labelOf(frame: WireFrame): string {
   return frame.topic ?? "";
 }
 
-function describe(frame: WireFrame): string {
+/** "41 eTick. IF2512 rb2601 · 2 ePosition. · 3 lost": what a collapsed row stands for. */
+function runLabel(run: Run): string {
+  const parts = [...run.families].map(([family, n]) => (family === "eTick." ? `${n} ${family} ${[...run.symbols].join(" ")}` : `${n} ${family}`));
+  if (run.lost || run.lostUnknown) parts.push(`${run.lostUnknown ? "some" : run.lost} lost`);
+  return parts.join(" · ");
+}
+
+/** "eOrder.SIM. 3 lost · eTrade. ? lost → reloading": what was lost, and what the gateway does about it. */
+export function markerLabel(marker: WireMarker): string {
+  const what =
+    marker.kind === "restart"
+      ? "server restarted"
+      : marker.gaps.map((gap) => `${gap.stream || "every topic"} ${gap.missed ?? "?"} lost`).join(" · ");
+  return `${what}${marker.reloading ? " → reloading" : ""}`;
+}
+
+function describeMarker(marker: WireMarker): string {
+  const lines =
+    marker.kind === "restart"
+      ? ["The server restarted (its heartbeat carries a new epoch): what it published before is gone."]
+      : [
+          "Event numbers jumped: these events never arrived.",
+          ...marker.gaps.map((gap) => `  ${gap.stream || "(every topic)"}: ${gap.missed === undefined ? "an unknown number (heartbeats were lost too)" : `${gap.missed} missed`}`),
+        ];
+  lines.push(
+    marker.reloading
+      ? "RpcGateway reloads orders, trades, positions and account (see the banner at the top until it is done)."
+      : "No reload needed: ticks are replaced by the next one.",
+  );
+  return lines.join("\n");
+}
+
+function describe(frame: WireFrame, names: GatewayNames | undefined): string {
   const head = `#${frame.seq} ${frame.direction === "out" ? "page → worker" : "worker → page"} ${frame.kind} ${labelOf(frame)}, ${frame.bytes} bytes${
     frame.rttMs === undefined ? "" : `, round trip ${frame.rttMs.toFixed(1)} ms`
   }`;
-  return `${head}\n${preview(frame.payload, 2_000)}`;
+  return `${head}${sameOrder(frame, names)}\n${preview(frame.payload, 2_000)}`;
+}
+
+/**
+ * Where the server's order id meets the page's: `eOrder.SIM.7` and sendOrder's "SIM.7" are the
+ * Trade panel's `RPC.7`. Said once per frame that carries one.
+ */
+function sameOrder(frame: WireFrame, names: GatewayNames | undefined): string {
+  if (!names) return "";
+  const server = `${names.server}.`;
+  let id: string | undefined;
+  if (frame.kind === "event" && (frame.topic?.startsWith(`eOrder.${server}`) || frame.topic?.startsWith(`eTrade.${server}`))) {
+    id = (frame.payload as { vtOrderId?: unknown } | undefined)?.vtOrderId as string | undefined;
+  } else if (frame.kind === "result" && frame.replyTo === "sendOrder" && typeof frame.payload === "string") id = frame.payload;
+  if (typeof id !== "string" || !id.startsWith(server)) return "";
+  const local = `${names.page}.${id.slice(server.length)}`;
+  return `\nOrder ${id} here is ${local} in the Trade panel: the page's RpcGateway "${names.page}" renames the server's gateway "${names.server}" in the ids it hands out.`;
 }

@@ -333,6 +333,14 @@ describe("tradewire serve, call and listen", () => {
     expect(result.stderr.filter((line) => line.length > 0)).toEqual([`Error: Cannot bind ${rep}: the folder ${folder} does not exist`]);
   });
 
+  it("call --stream prints one JSON line per item", async () => {
+    const { rep, pub } = await serve();
+    const streamed = await runCli("call", "echo", '[1,{"a":2},"three"]', "--stream", "--req", rep, "--sub", pub);
+    expect(streamed).toMatchObject({ code: 0, stdout: ["1", '{"a":2}', '"three"'] });
+    const whole = await runCli("call", "echo", '[1,{"a":2},"three"]', "--req", rep, "--sub", pub);
+    expect(whole).toMatchObject({ code: 0, stdout: ['[1,{"a":2},"three"]'] });
+  });
+
   it("the demo's sleep refuses more than the longest timer, with no TimeoutOverflowWarning", async () => {
     const { child, rep, pub } = await serve();
     const result = await runCli("call", "sleep", "1e12", "--req", rep, "--sub", pub);

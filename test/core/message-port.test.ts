@@ -72,6 +72,9 @@ describe("MessagePort transport", () => {
     const client = new RpcClient({ transport: workerClient(worker) });
     await client.start();
     cleanups.push(() => client.stop());
+    // A worker that compiles TypeScript first can take longer than the heartbeat tolerance on a
+    // loaded machine: the client then reports disconnected, and connected once the server says hi.
+    await until(() => client.state === "connected", 15_000);
     expect(await client.call("add", [1, 2])).toBe(3);
     const got: unknown[] = [];
     client.subscribe("tick.", (_t, d) => got.push(d));

@@ -73,5 +73,5 @@ export async function openPlayground(viewport = { width: 1280, height: 800 }): P
   }
 }
 
-/** Where screenshots go (git-ignored). */
-export const SCREENSHOTS = fileURLToPath(new URL("./__screenshots__/", import.meta.url));
+/** Where screenshots go: outside the repository, to be looked at after a run. */
+export const SCREENSHOTS = process.env["TRADEWIRE_SCREENSHOTS"] ?? join(tmpdir(), "tradewire-playground-screenshots");

@@ -24,10 +24,40 @@ export interface SocketOptions {
   heartbeatTimeout: number;
   /** Queue outgoing messages only on completed connections (so nothing is sent late to a new peer). */
   immediate?: boolean;
+  /**
+   * ROUTER: receive `[routingId, <empty frame>]` once when a peer connects and once when it is
+   * gone (libzmq's ZMQ_ROUTER_NOTIFY), so the server can release what it holds for the peer.
+   */
+  routerNotify?: boolean;
+  /**
+   * Byte budgets of a bound socket. Only the ZMTP engine enforces them: libzmq counts messages
+   * (the high-water marks), not bytes, and has no per-socket connection caps.
+   */
+  budgets?: EngineBudgets;
   /** CURVE server side: our long-term secret key (Z85). */
   curveServerSecretKey?: string;
   /** CURVE client side: the server's public key and our own key pair (Z85). */
   curveClient?: { serverKey: string; publicKey: string; secretKey: string };
+}
+
+/** Limits the ZMTP engine applies to a bound socket (see options.ts for what each does). */
+export interface EngineBudgets {
+  maxConnections: number;
+  maxConnectionsPerAddress: number;
+  /** Bytes queued for one peer (ROUTER: replies, it is disconnected; PUB: events, it misses them). */
+  maxQueuedBytesPerPeer: number;
+  /** Bytes queued for all peers of the socket together. */
+  maxQueuedBytes: number;
+  maxPartialBytes: number;
+  messageTimeoutMs: number;
+  /**
+   * PUB: queued bytes over which a subscriber is behind, so a `latestValue` message replaces its
+   * held one of the same topic instead of being queued (conflation).
+   */
+  conflateAboveBytes?: number;
+  /** PUB only. */
+  maxSubscriptionsPerPeer: number;
+  maxPrefixBytes: number;
 }
 
 /** What a socket reports about its connections, engine-neutral. */
@@ -38,15 +68,30 @@ export type SocketEvent =
   | { type: "retry"; address: string }
   | { type: "handshake-failed"; address: string; detail: string };
 
+/** How one message is sent. */
+export interface SendOptions {
+  /**
+   * PUB: only the newest message of this topic matters (market data). The ZMTP engine conflates
+   * it for a subscriber that is behind; libzmq cannot (its ZMQ_CONFLATE keeps one message for
+   * the whole socket, whatever the topic, and breaks multipart messages), so the native engine
+   * ignores it and queues every message up to the high-water mark.
+   */
+  latestValue?: boolean;
+}
+
 export interface EngineSocket {
   bind(address: string): Promise<void>;
   connect(address: string): void;
-  send(frames: Uint8Array[]): Promise<void>;
+  send(frames: Uint8Array[], options?: SendOptions): Promise<void>;
   receive(): Promise<Uint8Array[]>;
   close(): void;
   readonly closed: boolean;
   /** Report connection events to `listener` until the socket closes. */
   watch(listener: (event: SocketEvent) => void): void;
+  /** True for a ROUTER that delivers the `routerNotify` messages (the option was asked for and the engine has it). */
+  readonly notifies?: boolean;
+  /** The engine's own counters for this socket (drops, refusals), where it keeps any. */
+  stats?(): Readonly<Record<string, number>>;
 }
 
 export interface SubscriberSocket extends EngineSocket {

@@ -27,7 +27,10 @@ function nativeOptions(options: SocketOptions): Record<string, unknown> {
 }
 
 class NativeSocketAdapter implements SubscriberSocket {
-  constructor(private readonly socket: NativeSocket) {}
+  constructor(
+    private readonly socket: NativeSocket,
+    readonly notifies = false,
+  ) {}
 
   get closed(): boolean {
     return this.socket.closed;
@@ -41,6 +44,7 @@ class NativeSocketAdapter implements SubscriberSocket {
     this.socket.connect(address);
   }
 
+  /** `options.latestValue` is ignored: libzmq cannot conflate per topic (see SendOptions). */
   send(frames: Uint8Array[]): Promise<void> {
     return (this.socket as zmq.Dealer).send(frames);
   }
@@ -74,10 +78,30 @@ class NativeSocketAdapter implements SubscriberSocket {
   }
 }
 
+/** libzmq's ZMQ_ROUTER_NOTIFY (a draft option, which zeromq.js 6 is built with) and its flags. */
+const ZMQ_ROUTER_NOTIFY = 97;
+const ZMQ_NOTIFY_CONNECT = 1;
+const ZMQ_NOTIFY_DISCONNECT = 2;
+
+function router(options: SocketOptions): NativeSocketAdapter {
+  const socket = new zmq.Router(nativeOptions(options));
+  if (!options.routerNotify) return new NativeSocketAdapter(socket);
+  try {
+    // zeromq.js has no named option for it; the generic setter is protected in its types.
+    (socket as unknown as { setInt32Option(option: number, value: number): void })
+      .setInt32Option(ZMQ_ROUTER_NOTIFY, ZMQ_NOTIFY_CONNECT | ZMQ_NOTIFY_DISCONNECT);
+    return new NativeSocketAdapter(socket, true);
+  } catch {
+    // A libzmq built without draft APIs: the socket works, the server just never learns that a
+    // peer left (its calls then end at their deadlines).
+    return new NativeSocketAdapter(socket, false);
+  }
+}
+
 export function nativeEngine(): ZmqEngine {
   return {
     name: "native",
-    router: (options) => new NativeSocketAdapter(new zmq.Router(nativeOptions(options))),
+    router,
     dealer: (options) => new NativeSocketAdapter(new zmq.Dealer(nativeOptions(options))),
     publisher: (options) => new NativeSocketAdapter(new zmq.Publisher(nativeOptions(options))),
     subscriber: (options) => new NativeSocketAdapter(new zmq.Subscriber(nativeOptions(options))),

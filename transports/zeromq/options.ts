@@ -2,14 +2,30 @@
  * Options of the ZeroMQ transport, their defaults, and the checks on what callers pass.
  *
  * Memory is bounded everywhere a slow peer could make it grow:
- * - server PUB: `publishHighWaterMark` messages per subscriber; beyond it libzmq drops that
- *   subscriber's messages (PUB never blocks, so one slow subscriber cannot stall the others);
+ * - server PUB: `publishHighWaterMark` messages per subscriber; beyond it that subscriber's
+ *   messages are dropped (PUB never blocks, so one slow subscriber cannot stall the others);
+ *   ZMTP engine also: `maxQueuedEventBytesPerSubscriber` and `maxQueuedEventBytes`, and past
+ *   `conflateAboveBytes` a subscriber gets only the newest event of a `latestValue` topic
+ *   (conflation; libzmq cannot conflate per topic, so the native engine queues them all);
  * - server ROUTER: `replyHighWaterMark` replies per client; beyond it replies to that client are
- *   dropped (its calls then time out on its side) and its requests wait in TCP;
+ *   dropped (its calls then time out on its side) and its requests wait in TCP; ZMTP engine
+ *   also: `maxQueuedReplyBytesPerPeer` and `maxQueuedReplyBytes`, past which the client is
+ *   disconnected;
+ * - server, ZMTP engine: `maxConnections`, `maxConnectionsPerAddress`, `maxPartialBytes`,
+ *   `messageTimeoutMs`, `maxSubscriptionsPerPeer`, `maxPrefixBytes`;
  * - client DEALER: `requestHighWaterMark` requests in libzmq plus `requestQueueLimit` waiting in
  *   JavaScript; beyond both, `send` throws RpcError RESOURCE_EXHAUSTED (backpressure to the caller);
  * - client SUB: `receiveHighWaterMark` broadcasts buffered; beyond it libzmq drops on its side.
+ *
+ * The native engine (libzmq) counts messages, not bytes: it enforces the high-water marks and
+ * `maxMessageSize` only. It cannot bound queued bytes (a queue may hold HWM × maxMessageSize),
+ * the bytes of incomplete messages across connections (each claims up to maxMessageSize), the
+ * number of connections or connections per address, or subscription counts and prefix lengths.
+ * It drops a trickling peer only through the heartbeat (no complete frame within 3 ×
+ * `heartbeatInterval`). Expose a native-engine server beyond one machine only with CURVE.
+ * Byte defaults come from lib/budgets.ts.
  */
+import { DEFAULT_BUDGETS } from "../../lib/budgets.ts";
 import type { EngineName } from "./engine.ts";
 
 export interface CurveServerOptions {
@@ -28,7 +44,10 @@ export interface CurveClientOptions {
 interface CommonOptions {
   /** "zmtp" (pure TypeScript ZMTP 3.1; the default) or "native" (libzmq via the `zeromq` package, Node only; the default with `curve`). */
   engine?: EngineName;
-  /** Largest message accepted from a peer, in bytes (libzmq disconnects a peer that sends more). Default 16 MiB. */
+  /**
+   * Largest message accepted from a peer, in bytes (a peer that sends more is disconnected).
+   * Default 4 MiB + 64 KiB: the core's `maxMessageBytes` plus room for a broadcast's topic.
+   */
   maxMessageSize?: number;
   /** Milliseconds unsent messages are kept after close. Default 0: closing never waits on a dead peer. */
   linger?: number;
@@ -45,8 +64,64 @@ export interface ZmqServerOptions extends CommonOptions {
   replyHighWaterMark?: number;
   /** Requests buffered per client before it is pushed back. Default 10 000. */
   requestHighWaterMark?: number;
+  /**
+   * ZMTP PING interval to clients in ms; a client that sends no complete frame for 3 × this
+   * (or for the TTL of its own PINGs) is dropped and its calls aborted. Default 5 000; 0 = off.
+   */
+  heartbeatInterval?: number;
+  // --- budgets enforced by the ZMTP engine only (libzmq has no such options) -------------
+  /** Connections per bound socket (request and broadcast each; handshakes under way count); more are refused. Default 1 024. */
+  maxConnections?: number;
+  /** Connections per bound tcp socket from one remote IP address; more are refused. Not for ipc. Default 256. */
+  maxConnectionsPerAddress?: number;
+  /** Reply bytes queued for one client that does not read; past it the client is disconnected. Default 8 MiB. */
+  maxQueuedReplyBytesPerPeer?: number;
+  /** Reply bytes queued for all clients; past it a client holding its fair share or more is disconnected. Default 64 MiB. */
+  maxQueuedReplyBytes?: number;
+  /** Event bytes queued for one subscriber; past it that subscriber misses events. Default 8 MiB. */
+  maxQueuedEventBytesPerSubscriber?: number;
+  /** Event bytes queued for all subscribers; past it those holding their fair share or more miss events. Default 64 MiB. */
+  maxQueuedEventBytes?: number;
+  /**
+   * Event bytes queued for one subscriber past which it is behind: an event published with
+   * `latestValue` (market data) then replaces that subscriber's pending one of the same topic
+   * instead of being queued, and the newest of each topic goes out once it catches up. Other
+   * events are queued as before. Held events count against `maxQueuedEventBytesPerSubscriber`
+   * and are the first to go when another event needs the room. Default 256 KiB. ZMTP engine
+   * only: libzmq cannot conflate per topic.
+   */
+  conflateAboveBytes?: number;
+  /** Bytes of incomplete incoming messages, per bound socket, all peers together; the peer pushing past it is dropped. Default 64 MiB. */
+  maxPartialBytes?: number;
+  /** A message must arrive whole within this many ms of its first byte, or its peer is dropped (a trickler). Default 30 000; 0 = off. */
+  messageTimeoutMs?: number;
+  /** Topic prefixes one subscriber may hold; more are ignored. Default 1 000. */
+  maxSubscriptionsPerPeer?: number;
+  /** Longest topic prefix in bytes; longer ones are ignored. Default 1 024. */
+  maxPrefixBytes?: number;
   curve?: CurveServerOptions;
 }
+
+/**
+ * Queued event bytes past which a subscriber gets latest values conflated: the ZMTP
+ * connection's cork flush size, so only bytes the kernel refused count as being behind.
+ */
+export const CONFLATE_ABOVE_BYTES = DEFAULT_BUDGETS.conflateAboveBytes;
+
+/** The server options that are budgets (all counts ≥ 0), with their defaults. */
+export const SERVER_BUDGET_DEFAULTS = {
+  maxConnections: DEFAULT_BUDGETS.maxConnections,
+  maxConnectionsPerAddress: DEFAULT_BUDGETS.maxConnectionsPerAddress,
+  maxQueuedReplyBytesPerPeer: DEFAULT_BUDGETS.maxQueuedReplyBytesPerPeer,
+  maxQueuedReplyBytes: DEFAULT_BUDGETS.maxQueuedReplyBytes,
+  maxQueuedEventBytesPerSubscriber: DEFAULT_BUDGETS.maxQueuedEventBytesPerSubscriber,
+  maxQueuedEventBytes: DEFAULT_BUDGETS.maxQueuedEventBytes,
+  conflateAboveBytes: CONFLATE_ABOVE_BYTES,
+  maxPartialBytes: DEFAULT_BUDGETS.maxPartialBytes,
+  messageTimeoutMs: DEFAULT_BUDGETS.messageTimeoutMs,
+  maxSubscriptionsPerPeer: DEFAULT_BUDGETS.maxSubscriptionsPerPeer,
+  maxPrefixBytes: DEFAULT_BUDGETS.maxPrefixBytes,
+} as const;
 
 export interface ZmqClientOptions extends CommonOptions {
   /** The server's request address (its `rep`). */
@@ -67,7 +142,8 @@ export interface ZmqClientOptions extends CommonOptions {
 }
 
 export const DEFAULTS = {
-  maxMessageSize: 16 * 1024 * 1024,
+  /** The core's largest frame, plus room for a broadcast's topic frame. */
+  maxMessageSize: DEFAULT_BUDGETS.maxMessageBytes + 64 * 1024,
   linger: 0,
   publishHighWaterMark: 10_000,
   replyHighWaterMark: 10_000,

@@ -3,10 +3,14 @@
  * and `send` are synchronous. This bounded FIFO sits between them: one loop drains it in order,
  * and a full queue refuses more (the caller decides whether that is a drop or an error).
  */
-import type { EngineSocket } from "./engine.ts";
+import type { EngineSocket, SendOptions } from "./engine.ts";
+
+const LATEST_VALUE: SendOptions = { latestValue: true };
 
 export class SendQueue {
   private items: (Uint8Array[] | undefined)[] = [];
+  /** Beside `items`: which messages are latest values (a PUB's market data). */
+  private latest: boolean[] = [];
   private head = 0;
   private draining = false;
   private closed = false;
@@ -23,10 +27,14 @@ export class SendQueue {
     return this.items.length - this.head;
   }
 
-  /** Queue one message. False when the queue is full or closed: the message was not taken. */
-  push(frames: Uint8Array[]): boolean {
+  /**
+   * Queue one message. False when the queue is full or closed: the message was not taken.
+   * `latestValue` is passed on to the socket's send (see the engine's SendOptions).
+   */
+  push(frames: Uint8Array[], latestValue = false): boolean {
     if (this.closed || this.length >= this.limit) return false;
     this.items.push(frames);
+    this.latest.push(latestValue);
     if (!this.draining) void this.drain();
     return true;
   }
@@ -35,6 +43,7 @@ export class SendQueue {
   clear(): void {
     // Emptied in place: the queue empties after nearly every message when traffic is light.
     this.items.length = 0;
+    this.latest.length = 0;
     this.head = 0;
   }
 
@@ -48,15 +57,17 @@ export class SendQueue {
     try {
       while (!this.closed && this.head < this.items.length) {
         const frames = this.items[this.head]!;
+        const latestValue = this.latest[this.head]!;
         this.items[this.head] = undefined; // let the frames go once sent
         this.head += 1;
         // Compact now and then so a long-lived queue does not keep a growing array.
         if (this.head >= 1024 && this.head * 2 >= this.items.length) {
           this.items = this.items.slice(this.head);
+          this.latest = this.latest.slice(this.head);
           this.head = 0;
         }
         try {
-          await this.socket.send(frames);
+          await (latestValue ? this.socket.send(frames, LATEST_VALUE) : this.socket.send(frames));
         } catch (error) {
           if (this.closed || this.socket.closed) break;
           this.onError(error);

@@ -4,25 +4,48 @@
  * the publisher's side).
  *
  * A request is exactly one non-empty frame from a DEALER (the ROUTER prepends the peer's
- * routing id). Anything else — no frame, an empty frame, more frames — is dropped here and
- * counted: the core never sees it and the server goes on serving.
+ * routing id). Anything else — no frame, more frames — is dropped here and counted: the core
+ * never sees it and the server goes on serving.
+ *
+ * Peers that leave: the ROUTER notifies (libzmq's ZMQ_ROUTER_NOTIFY, which our ZMTP engine
+ * implements too) with `[routingId, <empty>]` when a peer connects and when it is gone — by
+ * closing, by being dropped for a budget, or by the heartbeat when it vanished without a FIN.
+ * On the second one the core is told (`peerClosed`): it aborts that peer's calls and frees them.
+ * libzmq delivers an empty message sent by a peer the same way; such a peer is taken as gone
+ * (its own calls are aborted) and, once it speaks again, as connected, and the empty message is
+ * counted as malformed. Our ZMTP engine drops those itself, so there notifications are exact.
+ *
+ * Events published with `latestValue` (market data) go to the engine as such: the ZMTP engine
+ * conflates them for a subscriber more than `conflateAboveBytes` behind (the newest per topic,
+ * counted in `stats.conflatedEvents`); the native engine cannot, and queues them all.
  */
 import type { PeerId, ServerSink, ServerTransport } from "../../lib/transport.ts";
 import { checkEngineChoice, defaultEngineName, loadEngine, type EngineName, type EngineSocket, type SocketOptions } from "./engine.ts";
-import { checkAddress, checkCount, checkKey, DEFAULTS, type ZmqServerOptions } from "./options.ts";
+import { checkAddress, checkCount, checkKey, DEFAULTS, SERVER_BUDGET_DEFAULTS, type ZmqServerOptions } from "./options.ts";
 import { SendQueue } from "./send-queue.ts";
 import { assertIpcFree } from "./ipc-probe.ts";
 
 const encoder = new TextEncoder();
 
+/**
+ * Most peers tracked for notifications. Live peers are far fewer (each is an open connection);
+ * the bound only matters on the native engine, where a peer that sends an empty message and
+ * then leaves without another word leaves a stale entry. The oldest entries go first.
+ */
+const MAX_TRACKED_PEERS = 65_536;
+
 export class ZmqServerTransport implements ServerTransport {
   readonly rep: string;
   readonly pub: string;
   readonly engineName: EngineName;
-  /** Request messages dropped because they were not one non-empty frame. */
-  malformedDropped = 0;
-  /** Broadcasts dropped before reaching libzmq because the JavaScript queue was full. */
+  /** Broadcasts dropped before reaching the socket because the JavaScript queue was full. */
   publishDropped = 0;
+  /** Peers whose departure was passed to the core (their calls aborted). */
+  peersGone = 0;
+  #malformed = 0;
+  /** Peers connected now, as far as notifications tell (insertion order: oldest first). */
+  readonly #peers = new Set<PeerId>();
+  #tracking = false;
 
   private readonly options: ZmqServerOptions;
   private router: EngineSocket | undefined;
@@ -47,7 +70,41 @@ export class ZmqServerTransport implements ServerTransport {
     checkCount("replyHighWaterMark", options.replyHighWaterMark, 0);
     checkCount("requestHighWaterMark", options.requestHighWaterMark, 0);
     checkCount("maxMessageSize", options.maxMessageSize, 0, 1);
+    checkCount("heartbeatInterval", options.heartbeatInterval, 0);
+    for (const [name, fallback] of Object.entries(SERVER_BUDGET_DEFAULTS)) {
+      checkCount(name, options[name as keyof typeof SERVER_BUDGET_DEFAULTS], fallback);
+    }
     this.options = options;
+  }
+
+  /** Request messages dropped because they were not one non-empty frame. */
+  get malformedDropped(): number {
+    return this.#malformed + (this.router?.stats?.().droppedIncoming ?? 0);
+  }
+
+  /**
+   * The transport's own counters, for `server.stats`. Counters the engine does not keep (the
+   * native engine keeps none of the budget ones) stay 0.
+   */
+  get stats(): Readonly<Record<string, number>> {
+    const router = this.router?.stats?.() ?? {};
+    const publisher = this.publisher?.stats?.() ?? {};
+    const sum = (key: string) => (router[key] ?? 0) + (publisher[key] ?? 0);
+    return {
+      peers: this.#peers.size,
+      peersGone: this.peersGone,
+      malformedDropped: this.malformedDropped,
+      publishDropped: this.publishDropped,
+      droppedReplies: router.droppedMessages ?? 0,
+      disconnectedSlowReaders: router.disconnectedSlowReaders ?? 0,
+      droppedEvents: publisher.droppedMessages ?? 0,
+      conflatedEvents: publisher.conflatedEvents ?? 0,
+      refusedSubscriptions: publisher.refusedSubscriptions ?? 0,
+      refusedConnections: sum("refusedConnections"),
+      droppedTricklers: sum("droppedTricklers"),
+      droppedPartial: sum("droppedPartial"),
+      heartbeatTimeouts: sum("heartbeatTimeouts"),
+    };
   }
 
   async listen(sink: ServerSink): Promise<void> {
@@ -58,12 +115,24 @@ export class ZmqServerTransport implements ServerTransport {
       throw error;
     });
     const o = this.options;
+    const budget = <K extends keyof typeof SERVER_BUDGET_DEFAULTS>(name: K): number =>
+      checkCount(name, o[name], SERVER_BUDGET_DEFAULTS[name]);
+    const heartbeatInterval = checkCount("heartbeatInterval", o.heartbeatInterval, DEFAULTS.serverHeartbeatInterval);
+    const common = {
+      maxConnections: budget("maxConnections"),
+      maxConnectionsPerAddress: budget("maxConnectionsPerAddress"),
+      maxPartialBytes: budget("maxPartialBytes"),
+      messageTimeoutMs: budget("messageTimeoutMs"),
+      maxSubscriptionsPerPeer: budget("maxSubscriptionsPerPeer"),
+      maxPrefixBytes: budget("maxPrefixBytes"),
+    };
     const base = {
       maxMessageSize: checkCount("maxMessageSize", o.maxMessageSize, DEFAULTS.maxMessageSize, 1),
       linger: checkCount("linger", o.linger, DEFAULTS.linger),
-      // PING clients now and then so the sockets of clients that vanished without a FIN are reaped.
-      heartbeatInterval: DEFAULTS.serverHeartbeatInterval,
-      heartbeatTimeout: DEFAULTS.serverHeartbeatInterval * 3,
+      // PING clients now and then so the sockets of clients that vanished without a FIN are
+      // reaped, and so a client that sends no complete frame for long is dropped.
+      heartbeatInterval,
+      heartbeatTimeout: heartbeatInterval * 3,
       ...(o.curve ? { curveServerSecretKey: o.curve.secretKey } : {}),
     } satisfies Partial<SocketOptions>;
     let router: EngineSocket | undefined;
@@ -73,10 +142,22 @@ export class ZmqServerTransport implements ServerTransport {
         ...base,
         sendHighWaterMark: checkCount("replyHighWaterMark", o.replyHighWaterMark, DEFAULTS.replyHighWaterMark),
         receiveHighWaterMark: checkCount("requestHighWaterMark", o.requestHighWaterMark, DEFAULTS.serverRequestHighWaterMark),
+        routerNotify: true,
+        budgets: {
+          ...common,
+          maxQueuedBytesPerPeer: budget("maxQueuedReplyBytesPerPeer"),
+          maxQueuedBytes: budget("maxQueuedReplyBytes"),
+        },
       });
       publisher = engine.publisher({
         ...base,
         sendHighWaterMark: checkCount("publishHighWaterMark", o.publishHighWaterMark, DEFAULTS.publishHighWaterMark),
+        budgets: {
+          ...common,
+          maxQueuedBytesPerPeer: budget("maxQueuedEventBytesPerSubscriber"),
+          maxQueuedBytes: budget("maxQueuedEventBytes"),
+          conflateAboveBytes: budget("conflateAboveBytes"),
+        },
       });
     } catch (error) {
       router?.close();
@@ -85,6 +166,7 @@ export class ZmqServerTransport implements ServerTransport {
     }
     this.router = router;
     this.publisher = publisher;
+    this.#tracking = router.notifies === true;
     let binding = this.rep;
     try {
       await assertIpcFree(this.rep);
@@ -115,9 +197,10 @@ export class ZmqServerTransport implements ServerTransport {
     this.replies.push([peer === this.lastPeer && this.lastPeerBytes !== undefined ? this.lastPeerBytes : peerIdToBytes(peer), frame]);
   }
 
-  publish(topic: string, frame: Uint8Array): void {
+  /** `latestValue` events are conflated for subscribers that are behind (ZMTP engine; see `conflateAboveBytes`). */
+  publish(topic: string, frame: Uint8Array, latestValue = false): void {
     if (this.state !== "listening" || this.broadcasts === undefined) return;
-    if (!this.broadcasts.push([this.topicBytes(topic), frame])) this.publishDropped += 1;
+    if (!this.broadcasts.push([this.topicBytes(topic), frame], latestValue)) this.publishDropped += 1;
   }
 
   async close(): Promise<void> {
@@ -140,9 +223,21 @@ export class ZmqServerTransport implements ServerTransport {
     return bytes;
   }
 
+  /** The peer a message came from. The last one is cached: most come from the peer before them. */
   private peerOf(routingId: Uint8Array): PeerId {
     const last = this.lastPeerBytes;
     if (last !== undefined && sameBytes(last, routingId)) return this.lastPeer;
+    const peer = this.idOf(routingId);
+    if (this.#tracking && !this.#peers.has(peer)) {
+      // A peer speaking after a notification called it gone: that empty message was the peer's
+      // own (native engine), a malformed request. It is connected after all.
+      this.#malformed += 1;
+      this.#track(peer);
+    }
+    return peer;
+  }
+
+  private idOf(routingId: Uint8Array): PeerId {
     this.lastPeer = peerIdFromBytes(routingId);
     this.lastPeerBytes = routingId;
     return this.lastPeer;
@@ -156,8 +251,13 @@ export class ZmqServerTransport implements ServerTransport {
       } catch {
         return; // closed
       }
+      if (this.#tracking && frames.length === 2 && frames[1]!.length === 0) {
+        this.#notified(frames[0]!, sink);
+        continue;
+      }
       if (frames.length !== 2 || frames[1]!.length === 0) {
-        this.malformedDropped += 1;
+        this.#malformed += 1;
+        if (this.#tracking && frames.length > 0) this.peerOf(frames[0]!);
         continue;
       }
       try {
@@ -166,6 +266,33 @@ export class ZmqServerTransport implements ServerTransport {
         // The core handles its own failures; a throwing sink must not stop the receive loop.
       }
     }
+  }
+
+  /** `[routingId, <empty>]`: the peer connected if we did not know it, else it is gone. */
+  #notified(routingId: Uint8Array, sink: ServerSink): void {
+    const peer = this.idOf(routingId);
+    if (!this.#peers.has(peer)) {
+      this.#track(peer);
+      return;
+    }
+    this.#peers.delete(peer);
+    // The next message with these bytes (a spoofer's) must go through peerOf's slow path.
+    this.lastPeerBytes = undefined;
+    this.lastPeer = "";
+    this.peersGone += 1;
+    try {
+      sink.peerClosed?.(peer);
+    } catch {
+      // As for requests: the core's failure must not stop the receive loop.
+    }
+  }
+
+  #track(peer: PeerId): void {
+    if (this.#peers.size >= MAX_TRACKED_PEERS) {
+      const oldest = this.#peers.values().next().value;
+      if (oldest !== undefined) this.#peers.delete(oldest);
+    }
+    this.#peers.add(peer);
   }
 }
 

@@ -4,11 +4,11 @@
  * It speaks the NULL mechanism only: CURVE needs the native engine.
  */
 import * as zmtp from "../zmtp/index.ts";
-import type { EngineSocket, SocketEvent, SocketOptions, SubscriberSocket, ZmqEngine } from "./engine.ts";
+import type { EngineBudgets, EngineSocket, SendOptions, SocketEvent, SocketOptions, SubscriberSocket, ZmqEngine } from "./engine.ts";
 
 type Socket = zmtp.Dealer | zmtp.Router | zmtp.Publisher | zmtp.Subscriber;
 
-function zmtpOptions(options: SocketOptions): zmtp.SocketOptions {
+function zmtpOptions(options: SocketOptions): zmtp.RouterOptions & zmtp.PublisherOptions {
   if (options.curveServerSecretKey !== undefined || options.curveClient !== undefined) {
     throw new Error('CURVE is not supported by the "zmtp" engine yet: use engine: "native" (Node)');
   }
@@ -20,13 +20,34 @@ function zmtpOptions(options: SocketOptions): zmtp.SocketOptions {
     linger: options.linger,
     heartbeatInterval: options.heartbeatInterval,
     heartbeatTimeout: options.heartbeatTimeout,
+    ...(options.routerNotify ? { notify: true } : {}),
+    ...(options.budgets ? budgetOptions(options.budgets) : {}),
     // Peer misbehaviour is counted and dropped by the transport; keep stderr quiet.
     log: () => {},
   };
 }
 
+function budgetOptions(b: EngineBudgets): zmtp.RouterOptions & zmtp.PublisherOptions {
+  return {
+    maxConnections: b.maxConnections,
+    maxConnectionsPerAddress: b.maxConnectionsPerAddress,
+    maxPartialBytes: b.maxPartialBytes,
+    messageTimeout: b.messageTimeoutMs,
+    // Router and Publisher each read the pair they know.
+    maxQueuedBytesPerPeer: b.maxQueuedBytesPerPeer,
+    maxQueuedBytesPerSubscriber: b.maxQueuedBytesPerPeer,
+    maxQueuedBytes: b.maxQueuedBytes,
+    ...(b.conflateAboveBytes !== undefined ? { conflateAboveBytes: b.conflateAboveBytes } : {}),
+    maxSubscriptionsPerPeer: b.maxSubscriptionsPerPeer,
+    maxPrefixBytes: b.maxPrefixBytes,
+  };
+}
+
 class ZmtpSocketAdapter implements SubscriberSocket {
-  constructor(private readonly socket: Socket) {}
+  constructor(
+    private readonly socket: Socket,
+    readonly notifies = false,
+  ) {}
 
   get closed(): boolean {
     return this.socket.closed;
@@ -40,7 +61,9 @@ class ZmtpSocketAdapter implements SubscriberSocket {
     this.socket.connect(address);
   }
 
-  send(frames: Uint8Array[]): Promise<void> {
+  send(frames: Uint8Array[], options?: SendOptions): Promise<void> {
+    // Only the Publisher takes options (latestValue); the adapter of every other socket passes none.
+    if (options !== undefined && this.socket instanceof zmtp.Publisher) return this.socket.send(frames, options);
     return (this.socket as zmtp.Dealer).send(frames);
   }
 
@@ -60,6 +83,23 @@ class ZmtpSocketAdapter implements SubscriberSocket {
     if (!this.socket.closed) this.socket.close();
   }
 
+  stats(): Readonly<Record<string, number>> {
+    const s = this.socket;
+    const common = {
+      refusedConnections: s.refusedConnections,
+      droppedTricklers: s.droppedTricklers,
+      droppedPartial: s.droppedPartial,
+      heartbeatTimeouts: s.heartbeatTimeouts,
+    };
+    if (s instanceof zmtp.Router) {
+      return { ...common, droppedMessages: s.droppedMessages, disconnectedSlowReaders: s.disconnectedSlowReaders, droppedIncoming: s.droppedIncoming };
+    }
+    if (s instanceof zmtp.Publisher) {
+      return { ...common, droppedMessages: s.droppedMessages, refusedSubscriptions: s.refusedSubscriptions, conflatedEvents: s.conflatedEvents };
+    }
+    return common;
+  }
+
   watch(listener: (event: SocketEvent) => void): void {
     const events = this.socket.events;
     const address = (event: zmtp.SocketEvent) => event.address ?? "";
@@ -75,7 +115,7 @@ class ZmtpSocketAdapter implements SubscriberSocket {
 export function zmtpEngine(): ZmqEngine {
   return {
     name: "zmtp",
-    router: (options) => new ZmtpSocketAdapter(new zmtp.Router(zmtpOptions(options))),
+    router: (options) => new ZmtpSocketAdapter(new zmtp.Router(zmtpOptions(options)), options.routerNotify === true),
     dealer: (options) => new ZmtpSocketAdapter(new zmtp.Dealer(zmtpOptions(options))),
     publisher: (options) => new ZmtpSocketAdapter(new zmtp.Publisher(zmtpOptions(options))),
     subscriber: (options) => new ZmtpSocketAdapter(new zmtp.Subscriber(zmtpOptions(options))),

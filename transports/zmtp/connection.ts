@@ -1,6 +1,17 @@
 /**
  * One ZMTP connection over a stream socket: greeting, NULL handshake, framing, heartbeats and
  * write accounting. Socket behaviour (routing, subscriptions, queues) lives in the sockets.
+ *
+ * What a peer can make us hold is bounded here, at the root:
+ * - silence: only COMPLETE frames and commands count as traffic for the heartbeat, so a peer
+ *   that trickles one byte at a time is as silent as one that sends nothing;
+ * - slowness: a message must complete within `messageTimeout` of its first byte;
+ * - partial messages: the bytes of incomplete messages, across all connections of a socket, are
+ *   bounded by the socket's `maxPartialBytes` (the connection that pushes past it is dropped);
+ * - writes: the bytes written and not yet flushed are tracked per connection and per socket,
+ *   so a socket can refuse to queue more for a peer that does not read.
+ * All of it runs on the one timer a connection already has (the heartbeat tick) and on
+ * counters updated once per chunk or write: no timer or allocation per message.
  */
 import type { Socket as NetSocket } from "node:net";
 import { nextTick } from "node:process";
@@ -26,10 +37,31 @@ import { incompatibilityReason, sendsIdentity, type SocketType } from "./socket-
 
 /** Messages at or above this size are written as header + body without a copy. */
 const COPY_LIMIT = 16 * 1024;
+/**
+ * Corked bytes above which a connection flushes before the end of the tick: a burst then goes
+ * to the kernel (which a reading peer drains) instead of counting in full against the peer's
+ * queued-bytes budget.
+ */
+const CORK_FLUSH_BYTES = 256 * 1024;
 /** Bytes waiting in the socket's write buffer above which PINGs go unanswered. */
 const PONG_BACKLOG_LIMIT = 64 * 1024;
 /** libzmq refuses a READY whose Identity is longer than this. */
 const MAX_IDENTITY_SIZE = 255;
+
+/**
+ * Byte totals shared by every connection of one socket, so the socket bounds them as a whole
+ * (many peers must not do together what one may not).
+ */
+export class SocketBudget {
+  /** Bytes of incomplete received messages, all connections together. */
+  partialBytes = 0;
+  /** Bytes written to connections and not yet flushed to the OS, all connections together. */
+  queuedBytes = 0;
+  constructor(
+    /** Past this many partial bytes the connection that pushed over is dropped; Infinity = off. */
+    readonly maxPartialBytes: number = Number.POSITIVE_INFINITY,
+  ) {}
+}
 
 export interface ConnectionOptions {
   socketType: SocketType;
@@ -40,10 +72,17 @@ export interface ConnectionOptions {
   heartbeatInterval: number;
   heartbeatTimeout: number;
   handshakeInterval: number;
+  /** A message must complete within this many ms of its first byte; 0 = no limit. */
+  messageTimeout: number;
+  budget: SocketBudget;
 }
 
-/** Why a connection ended, so the socket can emit the right event. */
-export type CloseKind = "handshake" | "protocol" | "peer" | "heartbeat" | "local";
+/**
+ * Why a connection ended, so the socket can emit the right event and count it. `timeout`: a
+ * message did not complete within `messageTimeout` (a trickler); `budget`: the socket's partial
+ * bytes budget was exceeded.
+ */
+export type CloseKind = "handshake" | "protocol" | "peer" | "heartbeat" | "timeout" | "budget" | "local";
 
 export interface ConnectionHandler {
   /** Handshake done: the peer's READY was valid and its type is compatible. */
@@ -67,7 +106,14 @@ export class Connection {
   #ready = false;
   #closed = false;
   #pendingWrites = 0;
+  /** When the last complete frame or command arrived (raw bytes do not count). */
   #lastReceived = Date.now();
+  /** When the message being received started (0: none under way). */
+  #messageStart = 0;
+  #lastPing = 0;
+  /** Our share of the socket's partial bytes, and of its queued bytes (last seen writableLength). */
+  #partial = 0;
+  #queued = 0;
   #peerTtl = 0;
   #handshakeTimer: ReturnType<typeof setTimeout> | undefined;
   #heartbeatTimer: ReturnType<typeof setInterval> | undefined;
@@ -130,6 +176,26 @@ export class Connection {
     return this.#pendingWrites;
   }
 
+  /** Bytes written and not yet flushed to the OS, as of the last write or flush. */
+  get queuedBytes(): number {
+    return this.#queued;
+  }
+
+  /**
+   * Bring our share of the socket's queued bytes up to date. The stream already counts its
+   * buffered bytes (`writableLength`), so this is a read and a compare, not a per-message record.
+   */
+  #syncQueued(): void {
+    let now = this.#socket.writableLength;
+    if (now === this.#queued) return;
+    if (this.#corked && now >= CORK_FLUSH_BYTES) {
+      this.#uncork();
+      now = this.#socket.writableLength;
+    }
+    this.#options.budget.queuedBytes += now - this.#queued;
+    this.#queued = now;
+  }
+
   send(frames: readonly Uint8Array[]): void {
     if (this.#closed) return;
     this.#pendingWrites++;
@@ -138,12 +204,13 @@ export class Connection {
     for (const frame of frames) size += frame.length;
     if (size < COPY_LIMIT) {
       this.#socket.write(encodeMessage(frames), this.#onWritten);
-      return;
+    } else {
+      const chunks = encodeMessageChunks(frames);
+      const last = chunks.length - 1;
+      for (let i = 0; i < last; i++) this.#socket.write(chunks[i]!);
+      this.#socket.write(chunks[last]!, this.#onWritten);
     }
-    const chunks = encodeMessageChunks(frames);
-    const last = chunks.length - 1;
-    for (let i = 0; i < last; i++) this.#socket.write(chunks[i]!);
-    this.#socket.write(chunks[last]!, this.#onWritten);
+    this.#syncQueued();
   }
 
   /** Send a message already encoded with `encodeMessage` (a publisher encodes once for all). */
@@ -152,6 +219,7 @@ export class Connection {
     this.#pendingWrites++;
     this.#corkUntilNextTick();
     this.#socket.write(bytes, this.#onWritten);
+    this.#syncQueued();
   }
 
   /**
@@ -167,6 +235,8 @@ export class Connection {
   }
 
   readonly #uncork = (): void => {
+    // Already flushed early (CORK_FLUSH_BYTES): the tick's uncork has nothing left to undo.
+    if (!this.#corked) return;
     this.#corked = false;
     this.#socket.uncork();
   };
@@ -178,7 +248,9 @@ export class Connection {
 
   readonly #onWritten = (): void => {
     this.#pendingWrites--;
-    if (!this.#closed) this.#handler.drain(this);
+    if (this.#closed) return;
+    this.#syncQueued();
+    this.#handler.drain(this);
   };
 
   /** Stop reading (receive queue full); TCP flow control then slows the peer. */
@@ -231,6 +303,12 @@ export class Connection {
     this.#closed = true;
     clearTimeout(this.#handshakeTimer);
     clearInterval(this.#heartbeatTimer);
+    // What this connection held no longer counts against the socket.
+    const budget = this.#options.budget;
+    budget.partialBytes -= this.#partial;
+    budget.queuedBytes -= this.#queued;
+    this.#partial = 0;
+    this.#queued = 0;
     this.#socket.removeAllListeners("data");
     // Keep an error listener: a late EPIPE must not become an uncaught exception.
     this.#socket.on("error", () => {});
@@ -245,7 +323,6 @@ export class Connection {
 
   #onData(chunk: Uint8Array): void {
     if (this.#closed) return;
-    this.#lastReceived = Date.now();
     let offset = 0;
     if (this.#greeting !== undefined) {
       offset = this.#takeGreeting(chunk);
@@ -253,13 +330,26 @@ export class Connection {
     }
     if (offset >= chunk.length) return;
     let items: DecodedItem[];
+    const decoder = this.#decoder;
     try {
-      items = this.#decoder.push(offset === 0 ? chunk : chunk.subarray(offset));
+      items = decoder.push(offset === 0 ? chunk : chunk.subarray(offset));
     } catch (error) {
       const reason = error instanceof FrameError ? error.message : String(error);
       this.fail(this.#ready ? "protocol" : "handshake", reason);
       return;
     }
+    // Progress is counted in complete frames and messages, never in raw bytes.
+    if (items.length > 0 || decoder.midMessage) {
+      const now = Date.now();
+      if (items.length > 0) this.#lastReceived = now;
+      // A message still incomplete after this chunk started in it if anything completed before it.
+      if (!decoder.midMessage) this.#messageStart = 0;
+      else if (items.length > 0 || this.#messageStart === 0) this.#messageStart = now;
+    } else {
+      this.#messageStart = 0;
+    }
+    const partial = decoder.partialBytes;
+    if (partial !== this.#partial && !this.#accountPartial(partial)) return;
     for (const item of items) {
       if (this.#closed) return;
       if (item.kind === "message") {
@@ -272,6 +362,19 @@ export class Connection {
         this.#onCommand(item.name, item.data);
       }
     }
+  }
+
+  /** Record this connection's partial bytes; drops the connection (false) if the socket's budget is exceeded. */
+  #accountPartial(partial: number): boolean {
+    const budget = this.#options.budget;
+    budget.partialBytes += partial - this.#partial;
+    this.#partial = partial;
+    if (partial === 0 || budget.partialBytes <= budget.maxPartialBytes) return true;
+    this.fail(
+      "budget",
+      `incomplete messages of all peers exceed maxPartialBytes ${budget.maxPartialBytes} (this peer's: ${partial} bytes)`,
+    );
+    return false;
   }
 
   /** Returns the offset after the greeting, or -1 if more bytes are needed or it failed. */
@@ -355,26 +458,38 @@ export class Connection {
   };
 
   /**
-   * One timer covers both directions: we PING every `heartbeatInterval` and drop the peer when
-   * nothing arrived for `heartbeatTimeout`; a peer's PING TTL also bounds its silence.
+   * One timer covers everything timed about a ready connection: we PING every
+   * `heartbeatInterval` and drop the peer when no complete frame arrived for `heartbeatTimeout`
+   * (a peer's PING TTL also bounds its silence), and drop a peer whose message in progress is
+   * older than `messageTimeout`.
    */
   #startHeartbeat(): void {
-    const { heartbeatInterval, heartbeatTimeout } = this.#options;
+    const { heartbeatInterval, heartbeatTimeout, messageTimeout } = this.#options;
     const ownTimeout = heartbeatInterval > 0 ? (heartbeatTimeout > 0 ? heartbeatTimeout : heartbeatInterval) : 0;
     const timeouts = [ownTimeout, this.#peerTtl].filter((t) => t > 0);
-    if (timeouts.length === 0) return;
-    const limit = Math.min(...timeouts);
-    const tick = heartbeatInterval > 0 ? Math.min(heartbeatInterval, limit) : Math.max(10, limit / 2);
+    const limit = timeouts.length > 0 ? Math.min(...timeouts) : 0;
+    const ticks = [heartbeatInterval, limit > 0 && heartbeatInterval <= 0 ? limit / 2 : 0, messageTimeout / 2].filter((t) => t > 0);
+    if (ticks.length === 0) return;
+    const tick = Math.max(10, Math.min(...ticks));
     clearInterval(this.#heartbeatTimer);
     const ttlDeciseconds = Math.min(0xffff, Math.ceil(ownTimeout / 100));
+    this.#lastReceived = Date.now();
+    this.#lastPing = 0;
     this.#heartbeatTimer = setInterval(() => {
-      const silent = Date.now() - this.#lastReceived;
-      if (silent > limit) {
-        this.fail("heartbeat", `no traffic from peer for ${silent} ms (heartbeat timeout ${limit} ms)`);
+      const now = Date.now();
+      const silent = now - this.#lastReceived;
+      if (limit > 0 && silent > limit) {
+        this.fail("heartbeat", `no complete frame from peer for ${silent} ms (heartbeat timeout ${limit} ms)`);
+        return;
+      }
+      const started = this.#messageStart;
+      if (messageTimeout > 0 && started > 0 && now - started > messageTimeout) {
+        this.fail("timeout", `message not completed within ${messageTimeout} ms of its first byte (messageTimeout)`);
         return;
       }
       // Our own PINGs are not piled onto a peer that is not reading either.
-      if (heartbeatInterval > 0 && this.#socket.writableLength <= PONG_BACKLOG_LIMIT) {
+      if (heartbeatInterval > 0 && now - this.#lastPing >= heartbeatInterval - tick / 2 && this.#socket.writableLength <= PONG_BACKLOG_LIMIT) {
+        this.#lastPing = now;
         this.sendCommand("PING", new Uint8Array([ttlDeciseconds >> 8, ttlDeciseconds & 0xff]));
       }
     }, tick);

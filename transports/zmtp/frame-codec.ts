@@ -147,6 +147,15 @@ export class FrameDecoder {
     return this.#state !== State.Flags || this.#frames.length > 0;
   }
 
+  /**
+   * Bytes held for the data message being received: its complete frames plus the size the
+   * current frame claims (its buffer is allocated when the size is read). 0 between messages.
+   * Commands (at most MAX_COMMAND_SIZE) are not counted.
+   */
+  get partialBytes(): number {
+    return this.#messageSize;
+  }
+
   push(chunk: Uint8Array, out: DecodedItem[] = []): DecodedItem[] {
     if (this.#error) throw this.#error;
     try {

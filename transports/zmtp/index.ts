@@ -4,8 +4,8 @@
  * async iteration, `events`), so code can swap engines with a small adapter.
  */
 export { Dealer } from "./socket-dealer.ts";
-export { Router } from "./socket-router.ts";
-export { Publisher } from "./socket-publisher.ts";
+export { Router, type RouterOptions } from "./socket-router.ts";
+export { CONFLATE_ABOVE_BYTES, Publisher, type PublisherOptions, type PublishSendOptions } from "./socket-publisher.ts";
 export { Subscriber } from "./socket-subscriber.ts";
 export type { MessageLike, SocketOptions, ZmtpSocket } from "./socket-base.ts";
 export type { SocketEvent, SocketEventType, SocketEvents } from "./events.ts";

@@ -4,7 +4,7 @@
  */
 import { createConnection, createServer, type Server, type Socket as NetSocket } from "node:net";
 import { lstatSync, unlinkSync } from "node:fs";
-import { Connection, type CloseKind, type ConnectionHandler, type ConnectionOptions } from "./connection.ts";
+import { Connection, type CloseKind, type ConnectionHandler, type ConnectionOptions, SocketBudget } from "./connection.ts";
 import { type Endpoint, formatTcp, parseEndpoint } from "./endpoint.ts";
 import { SocketEvents } from "./events.ts";
 import type { SocketType } from "./socket-types.ts";
@@ -38,6 +38,18 @@ export interface SocketOptions {
   immediate?: boolean;
   /** Drop a peer that does not complete the handshake in this many ms. Default 30000. */
   handshakeInterval?: number;
+  /** Drop a peer whose message is not complete this many ms after its first byte (a trickler). 0 = no limit. Default 0. */
+  messageTimeout?: number;
+  /**
+   * Bytes of incomplete received messages, all connections of this socket together (a frame's
+   * claimed size counts once its header arrived); the connection that pushes past it is dropped.
+   * Default: no limit.
+   */
+  maxPartialBytes?: number;
+  /** Accepted connections (bound sockets; handshakes under way included); more are refused at once. Default: no limit. */
+  maxConnections?: number;
+  /** Accepted tcp connections from one remote IP address; more are refused at once. Not for ipc. Default: no limit. */
+  maxConnectionsPerAddress?: number;
   /** Where peer misbehaviour is reported. Default `console.warn`. */
   log?: (message: string) => void;
 }
@@ -83,10 +95,26 @@ export abstract class ZmtpSocket implements AsyncIterable<Uint8Array[]> {
   readonly receiveHighWaterMark: number;
   readonly linger: number;
 
+  /** Accepted connections refused by `maxConnections` or `maxConnectionsPerAddress`. */
+  refusedConnections = 0;
+  /** Peers dropped because a message did not complete within `messageTimeout`. */
+  droppedTricklers = 0;
+  /** Peers dropped because incomplete messages exceeded `maxPartialBytes`. */
+  droppedPartial = 0;
+  /** Peers dropped by the heartbeat (no complete frame within the timeout). */
+  heartbeatTimeouts = 0;
+
   protected readonly connectionOptions: ConnectionOptions;
+  /** Byte totals of all this socket's connections (partial messages received, writes queued). */
+  protected readonly budget: SocketBudget;
   /** Connections whose handshake completed. */
   protected readonly peers = new Set<Connection>();
   readonly #allConnections = new Set<Connection>();
+  /** Accepted (not dialed) connections → the remote address they count against ("" for ipc). */
+  readonly #accepted = new Map<Connection, string>();
+  readonly #perAddress = new Map<string, number>();
+  readonly #maxConnections: number;
+  readonly #maxConnectionsPerAddress: number;
   readonly #options: Required<Pick<SocketOptions, "reconnectInterval" | "reconnectMaxInterval">>;
   readonly #log: (message: string) => void;
   readonly #servers = new Map<string, { server: Server; endpoint: Endpoint }>();
@@ -132,6 +160,9 @@ export abstract class ZmtpSocket implements AsyncIterable<Uint8Array[]> {
     if (routingId && (routingId.length === 0 || routingId.length > 255 || routingId[0] === 0)) {
       throw new RangeError("routingId must be 1 to 255 bytes and must not start with a zero byte");
     }
+    this.budget = new SocketBudget(limitOr("maxPartialBytes", options.maxPartialBytes));
+    this.#maxConnections = limitOr("maxConnections", options.maxConnections);
+    this.#maxConnectionsPerAddress = limitOr("maxConnectionsPerAddress", options.maxConnectionsPerAddress);
     this.connectionOptions = {
       socketType: type,
       routingId,
@@ -140,6 +171,8 @@ export abstract class ZmtpSocket implements AsyncIterable<Uint8Array[]> {
       heartbeatInterval: options.heartbeatInterval ?? 0,
       heartbeatTimeout: options.heartbeatTimeout ?? 0,
       handshakeInterval: options.handshakeInterval ?? 30_000,
+      messageTimeout: options.messageTimeout ?? 0,
+      budget: this.budget,
     };
   }
 
@@ -295,9 +328,21 @@ export abstract class ZmtpSocket implements AsyncIterable<Uint8Array[]> {
       socket.destroy();
       return;
     }
-    const address = endpoint.kind === "tcp" ? formatTcp(socket.remoteAddress ?? "?", socket.remotePort ?? 0) : endpoint.address;
+    // Refused before any byte is read or any state is kept: the cheapest answer to a flood.
+    const from = endpoint.kind === "tcp" ? socket.remoteAddress ?? "?" : "";
+    const fromCount = from === "" ? 0 : this.#perAddress.get(from) ?? 0;
+    if (this.#accepted.size >= this.#maxConnections || fromCount >= this.#maxConnectionsPerAddress) {
+      this.refusedConnections++;
+      socket.on("error", () => {});
+      socket.destroy();
+      return;
+    }
+    const address = endpoint.kind === "tcp" ? formatTcp(from, socket.remotePort ?? 0) : endpoint.address;
     this.events.emit({ type: "accept", address });
-    this.#attach(socket, address);
+    const connection = this.#attach(socket, address);
+    if (connection.closed) return;
+    this.#accepted.set(connection, from);
+    if (from !== "") this.#perAddress.set(from, fromCount + 1);
   }
 
   #attach(socket: NetSocket, address: string): Connection {
@@ -308,6 +353,16 @@ export abstract class ZmtpSocket implements AsyncIterable<Uint8Array[]> {
 
   #onConnectionClosed(connection: Connection, kind: CloseKind, reason: string): void {
     this.#allConnections.delete(connection);
+    const from = this.#accepted.get(connection);
+    if (from !== undefined) {
+      this.#accepted.delete(connection);
+      const left = (this.#perAddress.get(from) ?? 1) - 1;
+      if (left > 0) this.#perAddress.set(from, left);
+      else this.#perAddress.delete(from);
+    }
+    if (kind === "timeout") this.droppedTricklers++;
+    else if (kind === "budget") this.droppedPartial++;
+    else if (kind === "heartbeat") this.heartbeatTimeouts++;
     this.#paused.delete(connection);
     const wasPeer = this.peers.delete(connection);
     if (wasPeer) this.onPeerGone(connection);
@@ -408,12 +463,21 @@ export abstract class ZmtpSocket implements AsyncIterable<Uint8Array[]> {
     this.#dialers.clear();
     for (const connection of [...this.#allConnections]) connection.close(linger);
     this.#allConnections.clear();
+    this.#accepted.clear();
+    this.#perAddress.clear();
     this.peers.clear();
     this.onClose();
   }
 }
 
 const EMPTY_MESSAGE: Uint8Array[] = [];
+
+/** A budget option: a non-negative number, undefined = no limit. */
+export function limitOr(name: string, value: number | undefined): number {
+  if (value === undefined) return Number.POSITIVE_INFINITY;
+  if (typeof value !== "number" || Number.isNaN(value) || value < 0) throw new RangeError(`${name} must be a non-negative number`);
+  return value;
+}
 
 function positiveOr(value: number | undefined, fallback: number): number {
   if (value === undefined) return fallback;

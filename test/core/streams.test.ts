@@ -1,0 +1,50 @@
+import { describe, expect, it } from "vitest";
+import { IncomingStream } from "../../lib/incoming-stream.ts";
+import { RpcError } from "../../lib/index.ts";
+import { memoryPair } from "../../transports/memory.ts";
+import { messagePortClient, messagePortServer } from "../../transports/message-port.ts";
+import { describeStreams } from "./stream-suite.ts";
+
+describeStreams("memory", async () => {
+  const [server, client] = memoryPair();
+  return { server, client };
+});
+
+describeStreams("MessagePort", async () => {
+  const channel = new MessageChannel();
+  return {
+    server: messagePortServer(channel.port1),
+    client: messagePortClient(channel.port2),
+    async close() {
+      channel.port1.close();
+      channel.port2.close();
+    },
+  };
+});
+
+describe("the client's end of a stream", () => {
+  it("grants credit back in batches as items are taken, never more than the window", async () => {
+    const grants: number[] = [];
+    const stream = new IncomingStream<number>(8);
+    stream.attach({ grant: (n) => grants.push(n), cancel: () => {} });
+    for (let i = 0; i < 8; i++) stream.push(i);
+    for (let i = 0; i < 3; i++) await stream.next();
+    expect(grants).toEqual([]); // 5 still buffered: more than half the window ahead
+    await stream.next();
+    expect(grants).toEqual([4]); // 4 buffered, 0 outstanding: room for 4
+  });
+
+  it("fails, and cancels, when a server sends more than it was granted", async () => {
+    let cancelled = 0;
+    const stream = new IncomingStream<number>(2);
+    stream.attach({ grant: () => {}, cancel: () => cancelled++ });
+    stream.push(1);
+    stream.push(2);
+    stream.push(3);
+    expect(cancelled).toBe(1);
+    await expect(stream.next()).resolves.toEqual({ done: false, value: 1 });
+    await stream.next();
+    const error = await stream.next().catch((e: unknown) => e);
+    expect((error as RpcError).code).toBe("RESOURCE_EXHAUSTED");
+  });
+});
