@@ -33,6 +33,9 @@ describe("tradewire web: the trading service restarts", () => {
     rpc.subscribe("web.upstream", (_topic, data) => states.push((data as { state: string }).state));
     await rpc.start();
     await rpc.call("webStatus");
+    // The service's restart reaches the browser as a restart of its own server (a new epoch), so
+    // an RpcGateway there reloads what it holds from the service's previous run.
+    const restarted = new Promise<void>((resolve) => rpc.on("restart", () => resolve()));
 
     await first.child.kill("SIGKILL");
     await web.child.line(/^Upstream disconnected/);
@@ -51,7 +54,9 @@ describe("tradewire web: the trading service restarts", () => {
     const up = await api(web.url, session.token, "GET", "/account");
     expect(up.status).toBe(200);
     expect(up.body[0].vtAccountId).toBe("SIM.SIM");
+    await restarted;
+    if (rpc.state !== "connected") await new Promise<void>((resolve) => rpc.on("connected", resolve));
     expect(await rpc.call("getAllContracts")).not.toEqual([]);
-    expect(states).toEqual(expect.arrayContaining(["disconnected", "connected"]));
+    expect(states).toContain("disconnected");
   });
 });

@@ -162,6 +162,33 @@ describe("tradewire web: the WebSocket", () => {
     expect(seenByViewer.filter((topic) => !topic.startsWith("eTick.IF2512.CFFEX") && !topic.startsWith("$tw.") && !topic.startsWith("web."))).toEqual([]);
   });
 
+  it("relays each event once to each socket, however browsers' prefixes overlap", async () => {
+    const frames = (into: Array<{ topic: string; status: string }>) => (frame: TapFrame) => {
+      if (frame.direction === "in" && frame.kind === "event" && frame.topic?.startsWith("eOrder.")) {
+        into.push({ topic: frame.topic, status: (frame.payload as { status: string }).status });
+      }
+    };
+    const wide: Array<{ topic: string; status: string }> = [];
+    const narrow: Array<{ topic: string; status: string }> = [];
+    const trader = await client(await session("alice"), frames(wide));
+    const watcher = await client(await session("bob"), frames(narrow));
+    // Upstream the door holds "eOrder." and "eOrder.SIM.": an order event matches both.
+    trader.subscribe("eOrder.", () => {});
+    watcher.subscribe("eOrder.SIM.", () => {});
+    await Promise.all([trader.call("webStatus"), watcher.call("webStatus")]); // subscriptions are in before the order
+    const base = { symbol: "IF2512", exchange: "CFFEX", direction: "LONG", type: "LIMIT", volume: 1, offset: "OPEN", price: 3000 };
+    const id = await trader.call<string>("sendOrder", [base]);
+    const cancelled = nextEvent<{ vtOrderId: string; status: string }>(watcher, "eOrder.SIM.", (o) => o.vtOrderId === id && o.status === "CANCELLED");
+    const [symbol, exchange] = ["IF2512", "CFFEX"];
+    await trader.call("cancelOrder", [{ orderid: id.split(".")[1], symbol, exchange }]);
+    await cancelled;
+    await trader.call("webStatus"); // everything sent to the trader before this reply is in
+    const mine = (list: typeof wide) => list.filter((e) => e.topic === `eOrder.${id}`).map((e) => e.status);
+    expect(mine(narrow)).toEqual([...new Set(mine(narrow))]); // no status twice
+    expect(mine(wide)).toEqual(mine(narrow));
+    expect(mine(narrow)).toContain("CANCELLED");
+  });
+
   it("closes a socket that subscribes beyond its role's topics (1008)", async () => {
     const { token } = await session("bob");
     const { socket } = await upgrade(["tradewire", `bearer.${token}`]);
