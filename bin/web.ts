@@ -3,6 +3,7 @@
  * web/. Passwords are read from the terminal (not echoed) or from standard input, never from
  * argv; the CURVE key from a file or the environment, as `call` takes it.
  */
+import { Buffer } from "node:buffer";
 import process from "node:process";
 import { parseCommandLine, UsageError, type OptionSpecs } from "./args.ts";
 import { readPublicKeyFile } from "./key-files.ts";

@@ -29,6 +29,21 @@ afterAll(async () => {
 });
 
 describe("tradewire web: setup", () => {
+  it("explains itself with --help, and refuses bad flags with exit 2", async () => {
+    const help = await runCli("web", "--help");
+    expect(help.code).toBe(0);
+    expect(help.stdout[0]).toBe("Usage: tradewire web [options]");
+    for (const flag of ["--req", "--sub", "--host", "--port", "--dir", "--cors-origin", "--token-ttl", "--engine", "--curve-server-key", "--curve-server-key-file"]) {
+      expect(help.stdout.join("\n")).toMatch(new RegExp(`^\\s+${flag}\\b`, "m"));
+    }
+    expect((await runCli("--help")).stdout.join("\n")).toMatch(/^  web\s/m);
+    const path = await runCli("web", "--dir", dir, "--cors-origin", "http://127.0.0.1:5173/app");
+    expect(path.code).toBe(2);
+    expect(path.stderr[0]).toMatch(/^--cors-origin takes origins .*did you mean http:\/\/127\.0\.0\.1:5173\?/);
+    expect((await runCli("web", "--port", "http")).code).toBe(2);
+    expect((await runCli("web", "adduser")).code).toBe(2);
+  });
+
   it("refuses to start without users, and says how to make one", async () => {
     const empty = join(tempDir(), "nobody");
     const { rep, pub } = await addresses("tcp");
