@@ -122,7 +122,7 @@ export class AccountState {
   commission = 0;
   /** Money held back by active opening orders. */
   orderFrozen = 0;
-  readonly positions = new Map<string, PositionState>();
+  readonly positions: Map<string, PositionState> = new Map();
 
   constructor(
     /** Owner index used by the matching engine (self-trade prevention). */

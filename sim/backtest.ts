@@ -71,7 +71,7 @@ export interface BacktestResult {
 export class Backtest {
   readonly clock: VirtualClock;
   readonly exchange: SimExchange;
-  readonly eventEngine = new EventEngine();
+  readonly eventEngine: EventEngine = new EventEngine();
   readonly gateway: SimGateway;
   readonly #balance: number;
 

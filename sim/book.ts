@@ -35,7 +35,7 @@ export class PriceLevel<T> {
 }
 
 export class BookSide<T> {
-  readonly levels = new Map<number, PriceLevel<T>>();
+  readonly levels: Map<number, PriceLevel<T>> = new Map();
   /** Level prices, best last: ascending for bids, descending for asks. */
   readonly prices: number[] = [];
 
@@ -137,8 +137,8 @@ export interface TakeResult {
 }
 
 export class OrderBook<T> {
-  readonly bids = new BookSide<T>(1);
-  readonly asks = new BookSide<T>(-1);
+  readonly bids: BookSide<T> = new BookSide<T>(1);
+  readonly asks: BookSide<T> = new BookSide<T>(-1);
   readonly #entries = new Map<number, BookEntry<T>>();
 
   get size(): number {

@@ -5,34 +5,43 @@
  * translatable display labels ("多", "全部成交"); they live in `labels` below and are never sent.
  */
 
+/** `{ A: "A", B: "B" }` for the members `["A", "B"]`. */
+type Names<T extends readonly string[]> = { readonly [K in T[number]]: K };
+
 /** Builds `{ A: "A", B: "B" }` so that `Direction.LONG === "LONG"`. */
-function names<const T extends readonly string[]>(members: T): { readonly [K in T[number]]: K } {
+function names<const T extends readonly string[]>(members: T): Names<T> {
   const out: Record<string, string> = {};
   for (const m of members) out[m] = m;
-  return Object.freeze(out) as { readonly [K in T[number]]: K };
+  return Object.freeze(out) as Names<T>;
 }
 
-export const Direction = names(["LONG", "SHORT", "NET"]);
+const DIRECTION_NAMES = ["LONG", "SHORT", "NET"] as const;
+export const Direction: Names<typeof DIRECTION_NAMES> = names(DIRECTION_NAMES);
 export type Direction = keyof typeof Direction;
 
-export const Offset = names(["NONE", "OPEN", "CLOSE", "CLOSETODAY", "CLOSEYESTERDAY"]);
+const OFFSET_NAMES = ["NONE", "OPEN", "CLOSE", "CLOSETODAY", "CLOSEYESTERDAY"] as const;
+export const Offset: Names<typeof OFFSET_NAMES> = names(OFFSET_NAMES);
 export type Offset = keyof typeof Offset;
 
-export const Status = names(["SUBMITTING", "NOTTRADED", "PARTTRADED", "ALLTRADED", "CANCELLED", "REJECTED"]);
+const STATUS_NAMES = ["SUBMITTING", "NOTTRADED", "PARTTRADED", "ALLTRADED", "CANCELLED", "REJECTED"] as const;
+export const Status: Names<typeof STATUS_NAMES> = names(STATUS_NAMES);
 export type Status = keyof typeof Status;
 
-export const Product = names([
+const PRODUCT_NAMES = [
   "EQUITY", "FUTURES", "OPTION", "INDEX", "FOREX", "SPOT", "ETF", "BOND", "WARRANT", "SPREAD", "FUND",
-]);
+] as const;
+export const Product: Names<typeof PRODUCT_NAMES> = names(PRODUCT_NAMES);
 export type Product = keyof typeof Product;
 
-export const OrderType = names(["LIMIT", "MARKET", "STOP", "FAK", "FOK", "RFQ"]);
+const ORDER_TYPE_NAMES = ["LIMIT", "MARKET", "STOP", "FAK", "FOK", "RFQ"] as const;
+export const OrderType: Names<typeof ORDER_TYPE_NAMES> = names(ORDER_TYPE_NAMES);
 export type OrderType = keyof typeof OrderType;
 
-export const OptionType = names(["CALL", "PUT"]);
+const OPTION_TYPE_NAMES = ["CALL", "PUT"] as const;
+export const OptionType: Names<typeof OPTION_TYPE_NAMES> = names(OPTION_TYPE_NAMES);
 export type OptionType = keyof typeof OptionType;
 
-export const Exchange = names([
+const EXCHANGE_NAMES = [
   // Chinese
   "CFFEX", "SHFE", "CZCE", "DCE", "INE", "GFEX", "SSE", "SZSE", "BSE", "SGE", "WXE", "CFETS", "XBOND",
   // Global
@@ -41,13 +50,16 @@ export const Exchange = names([
   "APEX", "LME", "BMD", "TOCOM", "EUNX", "KRX", "OTC", "IBKRATS",
   // Special function
   "LOCAL", "GLOBAL",
-]);
+] as const;
+export const Exchange: Names<typeof EXCHANGE_NAMES> = names(EXCHANGE_NAMES);
 export type Exchange = keyof typeof Exchange;
 
-export const Currency = names(["USD", "HKD", "CNY", "CAD"]);
+const CURRENCY_NAMES = ["USD", "HKD", "CNY", "CAD"] as const;
+export const Currency: Names<typeof CURRENCY_NAMES> = names(CURRENCY_NAMES);
 export type Currency = keyof typeof Currency;
 
-export const Interval = names(["MINUTE", "HOUR", "DAILY", "WEEKLY", "TICK"]);
+const INTERVAL_NAMES = ["MINUTE", "HOUR", "DAILY", "WEEKLY", "TICK"] as const;
+export const Interval: Names<typeof INTERVAL_NAMES> = names(INTERVAL_NAMES);
 export type Interval = keyof typeof Interval;
 
 /** Orders in these states can still trade or be cancelled (VeighNa's `ACTIVE_STATUSES`). */

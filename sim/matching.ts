@@ -67,7 +67,7 @@ export const REASON = {
 } as const;
 
 export class MatchingEngine {
-  readonly book = new OrderBook<SimOrder>();
+  readonly book: OrderBook<SimOrder> = new OrderBook<SimOrder>();
   /** Synthetic depth: prices best first and the lots still available at each. */
   readonly bidPrices: number[] = [];
   readonly bidVolumes: number[] = [];

@@ -9,13 +9,13 @@ import {
 } from "./event.ts";
 
 export class OmsEngine {
-  readonly ticks = new Map<string, TickData>();
-  readonly orders = new Map<string, OrderData>();
-  readonly trades = new Map<string, TradeData>();
-  readonly positions = new Map<string, PositionData>();
-  readonly accounts = new Map<string, AccountData>();
-  readonly contracts = new Map<string, ContractData>();
-  readonly activeOrders = new Map<string, OrderData>();
+  readonly ticks: Map<string, TickData> = new Map();
+  readonly orders: Map<string, OrderData> = new Map();
+  readonly trades: Map<string, TradeData> = new Map();
+  readonly positions: Map<string, PositionData> = new Map();
+  readonly accounts: Map<string, AccountData> = new Map();
+  readonly contracts: Map<string, ContractData> = new Map();
+  readonly activeOrders: Map<string, OrderData> = new Map();
   readonly #off: Array<() => void>;
   readonly #maxHistory: number;
 

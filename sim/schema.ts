@@ -10,33 +10,42 @@
  */
 import * as v from "valibot";
 import { Direction, Exchange, Interval, Offset, OrderType } from "./constant.ts";
+import type { CancelRequest, HistoryRequest, OrderRequest, SubscribeRequest } from "./object.ts";
 
 const name = v.pipe(v.string(), v.maxLength(128));
 const id = v.pipe(v.string(), v.maxLength(256));
-const exchange = v.picklist(Object.keys(Exchange) as Array<keyof typeof Exchange>, "Unknown exchange");
+/** A member of an enum, by its name; anything else is refused with the list of names. */
+function member<K extends string>(what: string, names: Readonly<Record<K, K>>): v.PicklistSchema<K[], (issue: v.PicklistIssue) => string> {
+  const keys = Object.keys(names) as K[];
+  return v.picklist(keys, (issue) => `Unknown ${what} ${issue.received}: expected one of ${keys.join(", ")}`);
+}
+
+const exchange = member("exchange", Exchange);
 const time = v.pipe(v.number(), v.finite());
 
-export const SubscribeRequestSchema = v.object({ symbol: name, exchange });
+export const SubscribeRequestSchema: v.GenericSchema<SubscribeRequest> = v.object({ symbol: name, exchange });
 
-export const OrderRequestSchema = v.object({
+/** Outputs `price` 0, `offset` "NONE" and `reference` "" when they are left out. */
+export const OrderRequestSchema: v.GenericSchema<OrderRequest, Required<OrderRequest>> = v.object({
   symbol: name,
   exchange,
-  direction: v.picklist(Object.keys(Direction) as Array<keyof typeof Direction>, "Unknown direction"),
-  type: v.picklist(Object.keys(OrderType) as Array<keyof typeof OrderType>, "Unknown order type"),
+  direction: member("direction", Direction),
+  type: member("order type", OrderType),
   volume: v.number(),
   price: v.optional(v.number(), 0),
-  offset: v.optional(v.picklist(Object.keys(Offset) as Array<keyof typeof Offset>, "Unknown offset"), "NONE"),
+  offset: v.optional(member("offset", Offset), "NONE"),
   reference: v.optional(id, ""),
 });
 
-export const CancelRequestSchema = v.object({ orderid: id, symbol: name, exchange });
+export const CancelRequestSchema: v.GenericSchema<CancelRequest> = v.object({ orderid: id, symbol: name, exchange });
 
-export const HistoryRequestSchema = v.object({
+/** Outputs `interval` "MINUTE" when it is left out. */
+export const HistoryRequestSchema: v.GenericSchema<HistoryRequest, HistoryRequest & { interval: Interval }> = v.object({
   symbol: name,
   exchange,
   start: time,
   end: v.optional(time),
-  interval: v.optional(v.picklist(Object.keys(Interval) as Array<keyof typeof Interval>, "Unknown interval"), "MINUTE"),
+  interval: v.optional(member("interval", Interval), "MINUTE"),
 });
 
 /** `[request, gatewayName?]`, output as `[request, gatewayName]` ("" when omitted). */

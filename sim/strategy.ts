@@ -79,7 +79,7 @@ export class StrategyContext {
   /** This strategy's trades, oldest first (see `maxHistory`). */
   readonly trades: TradeData[] = [];
   /** This strategy's orders by vtOrderId, latest state (see `maxHistory`). */
-  readonly orders = new Map<string, OrderData>();
+  readonly orders: Map<string, OrderData> = new Map();
   lastTick: TickData | undefined;
   #netPosition = false;
   readonly #maxHistory: number;

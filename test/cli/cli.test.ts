@@ -4,7 +4,11 @@ import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, st
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { pathToFileURL } from "node:url";
-import { afterAll, afterEach, describe, expect, it } from "vitest";
+import { afterAll, afterEach, describe, expect, it, vi } from "vitest";
+
+// Every test here runs real processes, each starting TypeScript through tsx: on a loaded machine
+// (CI shares two cores) a few of them in a row take longer than the default 20 s.
+vi.setConfig({ testTimeout: 60_000 });
 import { packageVersion } from "../../bin/version.ts";
 import { generateCurveKeyPair } from "../../transports/zeromq/curve-keys.ts";
 import { addresses, Child, CLI, cli, killAll, removeTempDirs, ROOT, runCli, start } from "../zeromq/helpers.ts";

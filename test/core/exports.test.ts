@@ -21,7 +21,7 @@ function importedPackages(dirs: string[], keep: (file: string) => boolean = () =
   return [...names].sort();
 }
 
-/** What a user installs: package.json "files" (dist is built from these). */
+/** The sources of what a user installs (package.json "files" ships dist, built from these, and bin/tradewire.js). */
 const SHIPPED = ["lib", "transports", "sim", "bin", "web"];
 
 describe("entry points", () => {
@@ -37,14 +37,25 @@ describe("entry points", () => {
   });
 
   it("package.json's dependencies are exactly what the shipped code imports (bench and playground libraries are devDependencies)", () => {
-    const deps = Object.keys(read("package.json").dependencies ?? {}).sort();
-    expect(deps).toEqual(importedPackages(SHIPPED));
+    const pkg = read("package.json");
+    const deps = Object.keys({ ...pkg.dependencies, ...pkg.peerDependencies }).sort();
+    // bin/tradewire.js falls back to tsx only in a checkout, where the .ts sources are.
+    expect(deps).toEqual(importedPackages(SHIPPED, (file) => file !== "bin/tradewire.js"));
+    expect(pkg.devDependencies).toHaveProperty("tsx");
+  });
+
+  it("the native zeromq addon is an optional peer: installed only by those who ask for it (CURVE)", () => {
+    const pkg = read("package.json");
+    expect(pkg.dependencies).not.toHaveProperty("zeromq");
+    expect(pkg.peerDependenciesMeta?.zeromq?.optional).toBe(true);
+    expect(pkg.devDependencies.zeromq).toBe(pkg.peerDependencies.zeromq);
   });
 
   it("deno.json maps exactly the packages its sources import, at package.json's versions", () => {
-    const deps: Record<string, string> = read("package.json").dependencies ?? {};
+    const pkg = read("package.json");
+    const deps: Record<string, string> = { ...pkg.dependencies, ...pkg.peerDependencies };
     const imports: Record<string, string> = read("deno.json").imports;
-    // bin/tradewire.js is Node's entry (it registers tsx); Deno runs bin/tradewire.ts itself.
+    // bin/tradewire.js is Node's entry (it runs dist/bin, or registers tsx in a checkout); Deno runs bin/tradewire.ts itself.
     const denoSources = importedPackages(SHIPPED, (file) => !file.startsWith("bin/") || file.endsWith(".ts"));
     expect(Object.keys(imports).sort()).toEqual(denoSources);
     for (const [name, specifier] of Object.entries(imports)) expect(specifier).toBe(`npm:${name}@${deps[name]}`);

@@ -3,7 +3,10 @@
  * process (test/zeromq/fixtures/server.ts), clients here and in CLI child processes. Every
  * behaviour runs over tcp and ipc, with both engines.
  */
-import { afterAll, afterEach, describe, expect, it } from "vitest";
+import { afterAll, afterEach, describe, expect, it, vi } from "vitest";
+
+// Several tests start client processes (TypeScript through tsx): slow on a loaded machine.
+vi.setConfig({ testTimeout: 60_000 });
 import { decode, encode } from "@msgpack/msgpack";
 import * as zmq from "zeromq";
 import { RpcClient, RpcError } from "../../lib/index.ts";

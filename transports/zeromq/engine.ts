@@ -136,9 +136,20 @@ export function checkEngineChoice(name: EngineName): void {
 export async function loadEngine(name: EngineName): Promise<ZmqEngine> {
   checkEngineChoice(name);
   if (name === "native") {
-    const { nativeEngine } = await import("./native-engine.ts");
+    const { nativeEngine } = await import("./native-engine.ts").catch((error: unknown) => {
+      throw zeromqMissing(error) ? new Error(NO_ZEROMQ, { cause: error }) : error;
+    });
     return nativeEngine();
   }
   const { zmtpEngine } = await import("./zmtp-engine.ts");
   return zmtpEngine();
+}
+
+/** The native addon is an optional peer dependency: installed by those who need CURVE. */
+const NO_ZEROMQ =
+  'The native ZeroMQ engine (engine: "native", and CURVE, which only it implements) needs the zeromq package: npm install zeromq';
+
+function zeromqMissing(error: unknown): boolean {
+  const { code, message } = (error ?? {}) as { code?: unknown; message?: unknown };
+  return code === "ERR_MODULE_NOT_FOUND" && typeof message === "string" && /['"]zeromq['"]/.test(message);
 }
