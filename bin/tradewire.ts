@@ -30,6 +30,7 @@ Commands:
   call FN [ARG…]    Call a function; prints the result as one JSON line (--stream: one per item)
   listen [TOPIC]    Print broadcasts whose topic starts with TOPIC, one JSON line each
   keygen            Make a CURVE key pair (Z85): into files with --out DIR, or printed
+  web               The web door: REST and WebSocket for browsers (web adduser NAME makes a user)
 
 Options:
   --version         Print the version
@@ -350,6 +351,21 @@ function describe(error: unknown): string {
   return String(error);
 }
 
+/** `tradewire web …` lives in bin/web.ts, loaded only when asked for. */
+async function web(args: string[]): Promise<number> {
+  const { webMain, WEB_HELP } = await import("./web.ts");
+  try {
+    return await webMain(args);
+  } catch (error) {
+    if (error instanceof UsageError) {
+      err(`${error.message}\n\n${WEB_HELP}`);
+      return 2;
+    }
+    err(`Error: ${describe(error)}`);
+    return 1;
+  }
+}
+
 export async function main(argv: string[]): Promise<number> {
   const [command, ...rest] = argv;
   if (command === undefined || command === "--help" || command === "-h" || command === "help") {
@@ -360,6 +376,7 @@ export async function main(argv: string[]): Promise<number> {
     out(packageVersion());
     return 0;
   }
+  if (command === "web") return await web(rest);
   if (!(command in OPTIONS)) {
     err(`Unknown command ${JSON.stringify(command)}\n\n${HELP.main}`);
     return 2;

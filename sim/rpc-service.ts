@@ -169,8 +169,9 @@ export class RpcService {
  * How each kind of event is numbered (README "Delivery of events"): ticks are latest-value (the
  * next replaces a lost one); orders and accounts are one stream per server-side gateway, trades,
  * positions and contracts one stream each, so a subscriber to those prefixes can tell a loss.
+ * Exported for relays that republish these events (the web door), so they number them alike.
  */
-function publishOptions(event: Event): PublishOptions | undefined {
+export function publishOptions(event: Event): PublishOptions | undefined {
   const type = event.type;
   if (type.startsWith(EVENT_TICK)) return LATEST_VALUE;
   const gatewayName = (event.data as { gatewayName?: unknown } | null)?.gatewayName;

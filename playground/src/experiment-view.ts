@@ -24,6 +24,12 @@ export class ExperimentView {
   readonly #lossOut: HTMLOutputElement;
   readonly #stats: HTMLElement;
   readonly #loop: FrameLoop;
+  readonly #transport = h(
+    "select",
+    { name: "transport", disabled: true },
+    h("option", { value: "worker" }, "MessagePort (worker)"),
+    h("option", { value: "web door" }, "WebSocket (web door)"),
+  ) as HTMLSelectElement;
   #session: Session | undefined;
   readonly #draw = () => this.#render();
   #timer: ReturnType<typeof setInterval> | undefined;
@@ -64,13 +70,18 @@ export class ExperimentView {
       ),
       h(
         "label",
-        { class: "transport-choice small muted", title: "No WebSocket bridge exists yet" },
+        { class: "transport-choice small muted", title: "Switched with Exchange in the page header: this page's worker, or a deployment through its web door" },
         "Transport ",
-        h("select", { name: "transport", disabled: true }, h("option", {}, "MessagePort (worker)"), h("option", {}, "WebSocket bridge (not yet)")),
+        this.#transport,
       ),
       this.#stats,
     );
     this.#render();
+  }
+
+  /** Which link the session uses (chosen with Exchange in the header; shown here beside the faults it gets). */
+  showTransport(kind: "worker" | "web door"): void {
+    this.#transport.value = kind;
   }
 
   /** A new session: carry the current settings over to it. */

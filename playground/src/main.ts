@@ -10,7 +10,7 @@ import { LearnPanel } from "./learn-panel.ts";
 import { MarketView } from "./market-view.ts";
 import { Selection } from "./selection.ts";
 import { SequenceView } from "./sequence-view.ts";
-import { isMarker, Session, type WireEntry } from "./session.ts";
+import { isMarker, Session, type DeploymentLogin, type WireEntry } from "./session.ts";
 import { ColourSetting } from "./colours.ts";
 import { Store } from "./store.ts";
 import { TradeView } from "./trade-view.ts";
@@ -61,11 +61,63 @@ store.onChange((part, data) => {
 });
 
 setInterval(() => loop.request(drawHeartbeat), 200);
-void restart(initialSeed());
+
+/** A deployment to talk to through its web door; undefined: the exchange in this page's worker. */
+let deployment: DeploymentLogin | undefined;
+const PAGE_TAGLINE = byId("tagline").textContent ?? "";
+setUpTransportSwitch();
+
+/**
+ * The switch between the exchange in this page and a deployment. `?door=URL[&user=NAME]` (as
+ * `npm start` prints it) preselects the deployment; the password is always typed, never put in
+ * the URL. The password is kept only in this page's memory, to log in again before the token expires.
+ */
+function setUpTransportSwitch(): void {
+  const select = byId<HTMLSelectElement>("transport");
+  const fields = byId("door-fields");
+  const url = byId<HTMLInputElement>("door-url");
+  const user = byId<HTMLInputElement>("door-user");
+  const password = byId<HTMLInputElement>("door-password");
+  const params = new URL(location.href).searchParams;
+  const door = params.get("door");
+  const show = () => {
+    fields.hidden = select.value !== "deployment";
+    url.required = user.required = password.required = select.value === "deployment";
+  };
+  select.addEventListener("change", () => {
+    show();
+    if (select.value === "page" && deployment) {
+      deployment = undefined;
+      void restart(initialSeed());
+    } else if (select.value === "deployment") (url.value ? (user.value ? password : user) : url).focus();
+  });
+  byId<HTMLFormElement>("transport-form").addEventListener("submit", (event) => {
+    event.preventDefault();
+    deployment = { url: url.value.trim(), username: user.value.trim(), password: password.value };
+    password.value = "";
+    void restart(initialSeed());
+  });
+  if (door) {
+    select.value = "deployment";
+    url.value = door;
+    user.value = params.get("user") ?? "";
+    show();
+    showState("idle");
+    setText(byId("status-text"), "log in to the deployment");
+    (user.value ? password : user).focus();
+  } else {
+    show();
+    void restart(initialSeed());
+  }
+}
 
 /** Stop the running session, if any, and start a fresh worker with `seed`. */
 async function restart(seed: number): Promise<void> {
   const mine = ++generation;
+  const target = deployment;
+  byId("fatal").hidden = true;
+  experiment.showTransport(target ? "web door" : "worker");
+  setText(byId("tagline"), target ? `RpcClient + RpcGateway in this page · the web door at ${target.url} (WebSocket) · the deployment's RpcService behind it` : PAGE_TAGLINE);
   learn.stop();
   if (reloadShown) {
     reloadShown = undefined;
@@ -101,7 +153,7 @@ async function restart(seed: number): Promise<void> {
   };
   let next: Session;
   try {
-    next = await Session.open({ seed, onFrame, onEvent });
+    next = await Session.open({ seed, onFrame, onEvent, ...(target ? { deployment: target } : {}) });
   } catch (error) {
     if (mine === generation) fatal(error);
     return;

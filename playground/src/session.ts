@@ -8,10 +8,16 @@
  * injector is in the log, its reply is not. Above the client sits an RpcGateway, VeighNa's
  * client-side gateway: it loads the account's state, then follows the broadcast and puts every
  * event on an EventEngine, which the page's store listens to. A new seed is a new session.
+ *
+ * Or, pointed at a deployment (`deployment`: the web door's URL and a login), the same client
+ * and gateway talk to a real RpcService through the door's WebSocket instead of the worker:
+ *
+ *   RpcClient → tap → withFaults → webDoorTransport(door) ⇢ tradewire web ⇢ ZeroMQ ⇢ RpcService
  */
-import { RpcClient, tap, withFaults, type FaultControls, type Gap, type TapFrame } from "../../lib/index.ts";
+import { RpcClient, tap, withFaults, type ClientTransport, type FaultControls, type Gap, type TapFrame } from "../../lib/index.ts";
 import { workerClient } from "../../transports/worker.ts";
-import { EVENT_ACCOUNT, EVENT_ORDER, EVENT_POSITION, EVENT_TRADE, EventEngine, RpcGateway, type ContractData } from "../../sim/index.ts";
+import { EVENT_ACCOUNT, EVENT_ORDER, EVENT_POSITION, EVENT_TRADE, EventEngine, RpcGateway, type AccountData, type ContractData } from "../../sim/index.ts";
+import { loginToWebDoor, webDoorTransport, type WebDoorSession } from "../../web/client.ts";
 import type { WorkerReady, WorkerRequest, WorkerResponse } from "./worker-protocol.ts";
 
 /** The page's gateway name: order ids it hands out read "RPC.7". */
@@ -56,6 +62,15 @@ export interface SessionOptions {
   onEvent: (type: string, data: unknown) => void;
   /** Heartbeat silence after which the client reports "disconnected". */
   heartbeatToleranceMs?: number;
+  /** Talk to a deployment through its web door instead of an exchange in a worker. */
+  deployment?: DeploymentLogin;
+}
+
+/** Where a deployment's web door is (`http://127.0.0.1:8080`) and who logs in. */
+export interface DeploymentLogin {
+  url: string;
+  username: string;
+  password: string;
 }
 
 export class Session {
@@ -63,10 +78,10 @@ export class Session {
   readonly gateway: RpcGateway;
   readonly faults: FaultControls;
   readonly info: WorkerReady;
-  readonly #worker: Worker;
+  readonly #worker: Worker | undefined;
   readonly #off: Array<() => void> = [];
 
-  private constructor(worker: Worker, client: RpcClient, gateway: RpcGateway, faults: FaultControls, info: WorkerReady) {
+  private constructor(worker: Worker | undefined, client: RpcClient, gateway: RpcGateway, faults: FaultControls, info: WorkerReady) {
     this.#worker = worker;
     this.client = client;
     this.gateway = gateway;
@@ -75,11 +90,22 @@ export class Session {
   }
 
   static async open(options: SessionOptions): Promise<Session> {
-    const worker = new Worker(new URL("./worker.ts", import.meta.url), { type: "module", name: "tradewire-exchange" });
+    const worker = options.deployment ? undefined : new Worker(new URL("./worker.ts", import.meta.url), { type: "module", name: "tradewire-exchange" });
     let client: RpcClient | undefined;
+    let door: DoorLogin | undefined;
     try {
-      const info = await initialise(worker, { playground: "init", seed: options.seed });
-      const faulty = withFaults(workerClient(worker));
+      let info: WorkerReady;
+      let link: ClientTransport;
+      if (options.deployment) {
+        door = await DoorLogin.open(options.deployment);
+        link = door.transport();
+        // The service's account is learnt once connected (below).
+        info = { playground: "ready", seed: options.seed, gatewayName: "", functions: [] };
+      } else {
+        info = await initialise(worker!, { playground: "init", seed: options.seed });
+        link = workerClient(worker!);
+      }
+      const faulty = withFaults(link);
       const recorder = wireRecorder(options.onFrame);
       client = new RpcClient({
         transport: tap(faulty, recorder.frame),
@@ -88,10 +114,15 @@ export class Session {
       });
       const eventEngine = new EventEngine({ onError: (error) => console.error("A page event handler threw", error) });
       eventEngine.registerGeneral((event) => options.onEvent(event.type, event.data));
-      const gateway = new RpcGateway({ client, eventEngine, gatewayName: PAGE_GATEWAY, remoteGateway: info.gatewayName });
+      const gateway = new RpcGateway({ client, eventEngine, gatewayName: PAGE_GATEWAY, ...(info.gatewayName ? { remoteGateway: info.gatewayName } : {}) });
       await gateway.connect(); // starts the client, loads contracts, account, positions, orders, trades
       await waitConnected(client);
+      if (door) info.gatewayName = (await client.call<AccountData[]>("getAllAccounts"))[0]?.gatewayName ?? "";
       const session = new Session(worker, client, gateway, faulty.faults, info);
+      if (door) {
+        const login = door;
+        session.#off.push(() => login.close());
+      }
       session.#watch();
       session.#markLosses(recorder.marker);
       // Ticks of every instrument: the chart keeps bars for all, so switching is instant.
@@ -101,17 +132,20 @@ export class Session {
       return session;
     } catch (error) {
       await client?.stop();
-      worker.terminate();
+      door?.close();
+      worker?.terminate();
       throw error;
     }
   }
 
   /** Report worker crashes. (After an outage RpcGateway reloads the state by itself.) */
   #watch(): void {
+    if (!this.#worker) return;
+    const worker = this.#worker;
     // An exception inside the worker would otherwise only show as a silent server.
     const onWorkerError = (event: ErrorEvent) => console.error(`The exchange worker threw: ${event.message}`);
-    this.#worker.addEventListener("error", onWorkerError);
-    this.#off.push(() => this.#worker.removeEventListener("error", onWorkerError));
+    worker.addEventListener("error", onWorkerError);
+    this.#off.push(() => worker.removeEventListener("error", onWorkerError));
   }
 
   /**
@@ -142,8 +176,55 @@ export class Session {
       await this.gateway.close();
       await this.client.stop();
     } finally {
-      this.#worker.terminate();
+      this.#worker?.terminate();
     }
+  }
+}
+
+/**
+ * A login to a web door, kept fresh: a minute before the token expires the page logs in again,
+ * so the WebSocket's reconnect (the door closes it when the old token expires) carries a live one.
+ */
+class DoorLogin {
+  #session: WebDoorSession;
+  #timer: ReturnType<typeof setTimeout> | undefined;
+  #closed = false;
+
+  private constructor(
+    private readonly login: DeploymentLogin,
+    session: WebDoorSession,
+  ) {
+    this.#session = session;
+    this.#schedule();
+  }
+
+  static async open(login: DeploymentLogin): Promise<DoorLogin> {
+    return new DoorLogin(login, await loginToWebDoor(login.url, login.username, login.password));
+  }
+
+  transport(): ClientTransport {
+    return webDoorTransport(this.#session, { token: () => this.#session.token });
+  }
+
+  #schedule(delayMs = Math.max(this.#session.expiresAt - Date.now() - 60_000, 5_000)): void {
+    if (this.#closed) return;
+    this.#timer = setTimeout(() => {
+      loginToWebDoor(this.login.url, this.login.username, this.login.password).then(
+        (next) => {
+          this.#session = next;
+          this.#schedule();
+        },
+        (error: unknown) => {
+          console.error("Logging in to the web door again failed; trying again in 30 s", error);
+          this.#schedule(30_000);
+        },
+      );
+    }, delayMs);
+  }
+
+  close(): void {
+    this.#closed = true;
+    clearTimeout(this.#timer);
   }
 }
 

@@ -22,7 +22,7 @@ function importedPackages(dirs: string[], keep: (file: string) => boolean = () =
 }
 
 /** The sources of what a user installs (package.json "files" ships dist, built from these, and bin/tradewire.js). */
-const SHIPPED = ["lib", "transports", "sim", "bin"];
+const SHIPPED = ["lib", "transports", "sim", "bin", "web"];
 
 describe("entry points", () => {
   it("package.json and deno.json export the same modules from the same sources", () => {
