@@ -18,6 +18,9 @@ import { packageVersion } from "./version.ts";
 
 const DEFAULT_REQUEST = "tcp://127.0.0.1:2014";
 const DEFAULT_BROADCAST = "tcp://127.0.0.1:4102";
+/** VeighNa's wire (serve --vnpy) beside ours: VeighNa's own ports (2014/4102) are tradewire's defaults, so one more each. */
+const DEFAULT_VNPY_REQUEST = "tcp://127.0.0.1:2015";
+const DEFAULT_VNPY_BROADCAST = "tcp://127.0.0.1:4103";
 
 /** The longest timer Node and browsers keep (2^31 - 1 ms, about 24.8 days). */
 const MAX_TIMER_MS = 2 ** 31 - 1;
@@ -50,6 +53,11 @@ Options:
   --rep ADDRESS          Request address to bind (default ${DEFAULT_REQUEST})
   --pub ADDRESS          Broadcast address to bind (default ${DEFAULT_BROADCAST})
   --engine NAME          ZeroMQ engine: native or zmtp (default: zmtp; native when CURVE is used)
+  --vnpy                 Also serve VeighNa's RPC wire (pickle over REQ/REP + PUB), so VeighNa's
+                         unchanged RpcGateway/RpcClient can connect; pickles are read by a
+                         restricted decoder (VeighNa's data classes and enums only)
+  --vnpy-rep ADDRESS     VeighNa request address to bind (default ${DEFAULT_VNPY_REQUEST})
+  --vnpy-pub ADDRESS     VeighNa broadcast address to bind (default ${DEFAULT_VNPY_BROADCAST})
   --curve-secret-key-file PATH
                          Require CURVE; the server's secret key, from tradewire keygen --out
                          (the file must be readable by its owner only: chmod 600 PATH),
@@ -122,6 +130,9 @@ const COMMON_CLIENT = {
 const OPTIONS = {
   serve: {
     demo: { type: "boolean" },
+    vnpy: { type: "boolean" },
+    "vnpy-rep": { type: "string", default: DEFAULT_VNPY_REQUEST },
+    "vnpy-pub": { type: "string", default: DEFAULT_VNPY_BROADCAST },
     rep: { type: "string", default: DEFAULT_REQUEST },
     pub: { type: "string", default: DEFAULT_BROADCAST },
     engine: { type: "string" },
@@ -230,7 +241,8 @@ async function serve(values: Record<string, unknown>): Promise<number> {
   );
   assertIpcFolder(rep);
   assertIpcFolder(pub);
-  const server = new RpcServer({ transport });
+  const vnpy = values.vnpy === true ? await vnpyWire(values, [rep, pub]) : undefined;
+  const server = new RpcServer({ transport: vnpy ? vnpy.fanInServer([transport, vnpy.transport]) : transport });
   const stopped = terminationSignal();
   let stopService: () => void | Promise<void>;
   if (values.demo) {
@@ -245,11 +257,33 @@ async function serve(values: Record<string, unknown>): Promise<number> {
     stopService = await serveSimulator(server);
   }
   out(`RPC service started: rep ${rep}, pub ${pub}${secretKey ? " (CURVE)" : ""}${values.demo ? " (demo)" : " (simulated exchange)"}`);
+  if (vnpy) out(`VeighNa wire: rep ${vnpy.transport.rep}, pub ${vnpy.transport.pub}`);
   await stopped;
   await stopService();
   await server.stop();
   out("RPC service stopped");
   return 0;
+}
+
+/** `serve --vnpy`: VeighNa's wire at its own two addresses (loaded only when asked for). */
+async function vnpyWire(values: Record<string, unknown>, taken: string[]) {
+  const rep = values["vnpy-rep"] as string;
+  const pub = values["vnpy-pub"] as string;
+  for (const address of [rep, pub]) {
+    if (taken.includes(address)) throw new UsageError(`--vnpy-rep and --vnpy-pub must differ from --rep and --pub (${address} is both)`);
+  }
+  const { vnpyServer, fanInServer } = await import("../transports/vnpy/index.ts");
+  const engine = engineOption(values.engine as string | undefined);
+  let transport;
+  try {
+    transport = vnpyServer({ rep, pub, ...(engine ? { engine } : {}) });
+  } catch (error) {
+    if (!(error instanceof TypeError)) throw error;
+    throw new UsageError(error.message.replace(/^Options rep and pub/, "--vnpy-rep and --vnpy-pub").replace(/^Option (rep|pub)\b/, "--vnpy-$1"));
+  }
+  assertIpcFolder(rep);
+  assertIpcFolder(pub);
+  return { transport, fanInServer };
 }
 
 /** The server's public key: --curve-server-key, --curve-server-key-file or TRADEWIRE_CURVE_SERVER_KEY. */
