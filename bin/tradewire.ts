@@ -8,6 +8,7 @@ import { existsSync, statSync } from "node:fs";
 import { dirname } from "node:path";
 import process from "node:process";
 import { RpcClient, RpcError, RpcServer } from "../lib/index.ts";
+import { FUNCTIONS_FUNCTION } from "../lib/wire.ts";
 import { curveKeyPair, zmqClient, zmqServer, type EngineName } from "../transports/zeromq/index.ts";
 import { parseCommandLine, UsageError, type OptionSpecs } from "./args.ts";
 import { serveDemo } from "./demo-service.ts";
@@ -15,6 +16,7 @@ import { parseArgument } from "./json-arguments.ts";
 import { readPublicKeyFile, readSecretKeyFile, writeKeyPair } from "./key-files.ts";
 import { serveSimulator } from "./sim-hook.ts";
 import { packageVersion } from "./version.ts";
+import { signature, type FunctionDescription } from "./signature.ts";
 
 const DEFAULT_REQUEST = "tcp://127.0.0.1:2014";
 const DEFAULT_BROADCAST = "tcp://127.0.0.1:4102";
@@ -32,6 +34,7 @@ Commands:
   serve             Start an RPC service on ZeroMQ (--demo: a small demo service)
   call FN [ARG…]    Call a function; prints the result as one JSON line (--stream: one per item)
   listen [TOPIC]    Print broadcasts whose topic starts with TOPIC, one JSON line each
+  ls                List the functions a server serves, with their arguments where known
   keygen            Make a CURVE key pair (Z85): into files with --out DIR, or printed
   web               The web door: REST and WebSocket for browsers (web adduser NAME makes a user)
 
@@ -102,6 +105,23 @@ Options:
   --curve-server-key-file PATH
                          The same, read from a file (the .pub file of tradewire keygen --out)
   -h, --help             Show this help`,
+  ls: `Usage: tradewire ls [options]
+
+Lists the functions the server serves, one per line: the name, then its arguments where the
+server's validator describes them (a JSON Schema), e.g.
+  sendOrder(req: {symbol, exchange, direction, type, volume, price, offset?, reference?}, gatewayName?: string)
+With --json, one JSON line per function: {"name":…,"input":…}.
+
+Options:
+  --json                 Print the server's description as JSON lines
+  --req ADDRESS          Server request address (default ${DEFAULT_REQUEST})
+  --sub ADDRESS          Server broadcast address (default ${DEFAULT_BROADCAST})
+  --timeout MS           Deadline (default 5000, at most ${MAX_TIMER_MS})
+  --engine NAME          ZeroMQ engine: native or zmtp (default: zmtp; native when CURVE is used)
+  --curve-server-key KEY The server's CURVE public key (or set TRADEWIRE_CURVE_SERVER_KEY)
+  --curve-server-key-file PATH
+                         The same, read from a file (the .pub file of tradewire keygen --out)
+  -h, --help             Show this help`,
   keygen: `Usage: tradewire keygen [--out DIR [--name NAME]]
 
 With --out, writes DIR/NAME.key (the secret key, mode 0600) and DIR/NAME.pub (the public key),
@@ -143,6 +163,7 @@ const OPTIONS = {
   },
   call: { ...COMMON_CLIENT, timeout: { type: "string", default: "5000" }, stream: { type: "boolean" } },
   listen: { ...COMMON_CLIENT, count: { type: "string" } },
+  ls: { ...COMMON_CLIENT, timeout: { type: "string", default: "5000" }, json: { type: "boolean" } },
   keygen: { out: { type: "string" }, name: { type: "string", default: "server" }, help: { type: "boolean", short: "h" } },
 } as const satisfies Record<Command, OptionSpecs>;
 
@@ -339,6 +360,20 @@ async function call(values: Record<string, unknown>, positionals: string[]): Pro
   }
 }
 
+async function list(values: Record<string, unknown>, positionals: string[]): Promise<number> {
+  if (positionals.length > 0) throw new UsageError("ls takes no arguments");
+  const timeoutMs = positiveInteger("--timeout", values.timeout as string, MAX_TIMER_MS);
+  const client = new RpcClient({ transport: clientTransport(values), timeoutMs, logger: quietLogger });
+  try {
+    await client.start();
+    const functions = await client.call<FunctionDescription[]>(FUNCTIONS_FUNCTION);
+    for (const fn of functions) out(values.json === true ? JSON.stringify(fn) : signature(fn));
+    return 0;
+  } finally {
+    await client.stop();
+  }
+}
+
 async function listen(values: Record<string, unknown>, positionals: string[]): Promise<number> {
   if (positionals.length > 1) throw new UsageError("listen takes at most one topic prefix");
   const prefix = positionals[0] ?? "";
@@ -430,6 +465,8 @@ export async function main(argv: string[]): Promise<number> {
         return await call(values, parsed.positionals);
       case "listen":
         return await listen(values, parsed.positionals);
+      case "ls":
+        return await list(values, parsed.positionals);
       case "keygen":
         return await keygen(values);
     }

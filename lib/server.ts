@@ -569,10 +569,12 @@ class HandlerContext implements CallContext {
 
 /** A Standard JSON Schema validator's description of its input (zod 4, arktype…), when it has one. */
 function jsonSchemaOf(schema: StandardSchemaV1 | undefined): Record<string, unknown> | undefined {
-  const converter = (schema?.["~standard"] as { jsonSchema?: { input?: (options: { target: string }) => Record<string, unknown> } } | undefined)?.jsonSchema;
+  type Converter = { input?: (options: { target: string; libraryOptions?: Record<string, unknown> }) => Record<string, unknown> };
+  const converter = (schema?.["~standard"] as { jsonSchema?: Converter } | undefined)?.jsonSchema;
   if (typeof converter?.input !== "function") return undefined;
   try {
-    return converter.input({ target: "draft-2020-12" });
+    // valibot's converter refuses transforms unless told to leave them out; others ignore the option.
+    return converter.input({ target: "draft-2020-12", libraryOptions: { errorMode: "ignore" } });
   } catch {
     return undefined; // the validator cannot describe this schema
   }

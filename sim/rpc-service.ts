@@ -13,6 +13,7 @@ import type {
   AccountData, BarData, CancelRequest, CancelResult, ContractData, HistoryRequest, OrderData, OrderRequest, PositionData,
   SubscribeRequest, TickData, TradeData,
 } from "./object.ts";
+import { toStandardJsonSchema } from "@valibot/to-json-schema";
 import { OmsEngine } from "./oms.ts";
 import {
   cancelOrderArgs, keyArgs, noArgs, optionalKeyArgs, queryHistoryArgs, sendOrderArgs, subscribeArgs,
@@ -142,26 +143,26 @@ export class RpcService {
     s.register("subscribe", async (req: SubscribeRequest, gw: string) => {
       await this.#route(gw, `${req.symbol}.${req.exchange}`).subscribe(req);
       return null;
-    }, { input: subscribeArgs });
+    }, { input: toStandardJsonSchema(subscribeArgs) });
     s.register("sendOrder", (req: OrderRequest, gw: string) =>
-      this.#route(gw, `${req.symbol}.${req.exchange}`).sendOrder(req), { input: sendOrderArgs });
+      this.#route(gw, `${req.symbol}.${req.exchange}`).sendOrder(req), { input: toStandardJsonSchema(sendOrderArgs) });
     s.register("cancelOrder", (req: CancelRequest, gw: string) =>
-      this.#route(gw, `${req.symbol}.${req.exchange}`).cancelOrder(req), { input: cancelOrderArgs });
+      this.#route(gw, `${req.symbol}.${req.exchange}`).cancelOrder(req), { input: toStandardJsonSchema(cancelOrderArgs) });
     s.register("queryHistory", (req: HistoryRequest, gw: string) =>
-      this.#route(gw, `${req.symbol}.${req.exchange}`).queryHistory(req), { input: queryHistoryArgs });
-    s.register("getTick", (key: string) => oms.getTick(key), { input: keyArgs });
-    s.register("getOrder", (key: string) => oms.getOrder(key), { input: keyArgs });
-    s.register("getTrade", (key: string) => oms.getTrade(key), { input: keyArgs });
-    s.register("getPosition", (key: string) => oms.getPosition(key), { input: keyArgs });
-    s.register("getAccount", (key: string) => oms.getAccount(key), { input: keyArgs });
-    s.register("getContract", (key: string) => oms.getContract(key), { input: keyArgs });
-    s.register("getAllTicks", () => oms.getAllTicks(), { input: noArgs });
-    s.register("getAllOrders", () => oms.getAllOrders(), { input: noArgs });
-    s.register("getAllTrades", () => oms.getAllTrades(), { input: noArgs });
-    s.register("getAllPositions", () => oms.getAllPositions(), { input: noArgs });
-    s.register("getAllAccounts", () => oms.getAllAccounts(), { input: noArgs });
-    s.register("getAllContracts", () => oms.getAllContracts(), { input: noArgs });
-    s.register("getAllActiveOrders", (key: string) => oms.getAllActiveOrders(key), { input: optionalKeyArgs });
+      this.#route(gw, `${req.symbol}.${req.exchange}`).queryHistory(req), { input: toStandardJsonSchema(queryHistoryArgs) });
+    s.register("getTick", (key: string) => oms.getTick(key), { input: toStandardJsonSchema(keyArgs) });
+    s.register("getOrder", (key: string) => oms.getOrder(key), { input: toStandardJsonSchema(keyArgs) });
+    s.register("getTrade", (key: string) => oms.getTrade(key), { input: toStandardJsonSchema(keyArgs) });
+    s.register("getPosition", (key: string) => oms.getPosition(key), { input: toStandardJsonSchema(keyArgs) });
+    s.register("getAccount", (key: string) => oms.getAccount(key), { input: toStandardJsonSchema(keyArgs) });
+    s.register("getContract", (key: string) => oms.getContract(key), { input: toStandardJsonSchema(keyArgs) });
+    s.register("getAllTicks", () => oms.getAllTicks(), { input: toStandardJsonSchema(noArgs) });
+    s.register("getAllOrders", () => oms.getAllOrders(), { input: toStandardJsonSchema(noArgs) });
+    s.register("getAllTrades", () => oms.getAllTrades(), { input: toStandardJsonSchema(noArgs) });
+    s.register("getAllPositions", () => oms.getAllPositions(), { input: toStandardJsonSchema(noArgs) });
+    s.register("getAllAccounts", () => oms.getAllAccounts(), { input: toStandardJsonSchema(noArgs) });
+    s.register("getAllContracts", () => oms.getAllContracts(), { input: toStandardJsonSchema(noArgs) });
+    s.register("getAllActiveOrders", (key: string) => oms.getAllActiveOrders(key), { input: toStandardJsonSchema(optionalKeyArgs) });
   }
 }
 

@@ -48,21 +48,21 @@ export const HistoryRequestSchema: v.GenericSchema<HistoryRequest, HistoryReques
   interval: v.optional(member("interval", Interval), "MINUTE"),
 });
 
-/** `[request, gatewayName?]`, output as `[request, gatewayName]` ("" when omitted). */
+/** `[request, gatewayName?]`, output as `[request, gatewayName]` ("" when omitted). Titles name the arguments for `tradewire ls`. */
 function withGateway<S extends v.GenericSchema>(request: S) {
   return v.pipe(
-    v.tuple([request, v.optional(name)]),
+    v.tuple([v.pipe(request, v.title("req")), v.optional(v.pipe(name, v.title("gatewayName")))]),
     v.transform(([req, gateway]) => [req, gateway ?? ""] as [v.InferOutput<S>, string]),
   );
 }
 
 /** `[key?]`, output as `[key]` ("" when omitted). */
 export const optionalKeyArgs = v.pipe(
-  v.tuple([v.optional(id)]),
+  v.tuple([v.optional(v.pipe(id, v.title("vtSymbol")))]),
   v.transform(([key]) => [key ?? ""] as [string]),
 );
 
-export const keyArgs = v.tuple([id]);
+export const keyArgs = v.tuple([v.pipe(id, v.title("key"))]);
 export const noArgs = v.tuple([]);
 export const subscribeArgs = withGateway(SubscribeRequestSchema);
 export const sendOrderArgs = withGateway(OrderRequestSchema);

@@ -64,7 +64,7 @@ describe("tradewire --help", () => {
   it("lists the commands", async () => {
     const { code, stdout } = await runCli("--help");
     expect(code).toBe(0);
-    for (const command of ["serve", "call", "listen", "keygen"]) expect(stdout.join("\n")).toContain(`  ${command}`);
+    for (const command of ["serve", "call", "listen", "ls", "keygen"]) expect(stdout.join("\n")).toContain(`  ${command}`);
   });
 
   it("lists every flag, the secret-key file and --version included", async () => {
@@ -74,6 +74,7 @@ describe("tradewire --help", () => {
       call: ["--req", "--sub", "--timeout", "--engine", "--curve-server-key", "--curve-server-key-file", "--help"],
       listen: ["--req", "--sub", "--count", "--engine", "--curve-server-key", "--curve-server-key-file", "--help"],
       keygen: ["--out", "--name", "--help"],
+      ls: ["--json", "--req", "--sub", "--timeout", "--engine", "--curve-server-key", "--curve-server-key-file", "--help"],
     };
     for (const [command, expected] of Object.entries(flags)) {
       const { stdout } = await runCli(...(command === "main" ? [] : [command]), "--help");
@@ -335,6 +336,24 @@ describe("tradewire serve, call and listen", () => {
     const result = await runCli("serve", "--demo", "--rep", rep, "--pub", pub);
     expect(result.code).toBe(1);
     expect(result.stderr.filter((line) => line.length > 0)).toEqual([`Error: Cannot bind ${rep}: the folder ${folder} does not exist`]);
+  });
+
+  it("ls lists what a server serves, with arguments named from its schemas", async () => {
+    const { rep, pub } = await addresses("tcp");
+    const server = cli("serve", "--rep", rep, "--pub", pub);
+    await server.line(/^RPC service started/);
+    const listed = await runCli("ls", "--req", rep, "--sub", pub);
+    expect(listed.code).toBe(0);
+    expect(listed.stdout).toContain("getAllContracts()");
+    expect(listed.stdout).toContainEqual(expect.stringMatching(/^sendOrder\(req: \{symbol, exchange, direction, type, volume, price\?, offset\?, reference\?\}, gatewayName/));
+    expect(listed.stdout.some((line) => line.startsWith("$tw."))).toBe(false);
+    const json = await runCli("ls", "--json", "--req", rep, "--sub", pub);
+    const sendOrder = json.stdout.map((line) => JSON.parse(line) as { name: string; input?: { prefixItems?: unknown[] } }).find((f) => f.name === "sendOrder");
+    expect(sendOrder?.input?.prefixItems).toHaveLength(2);
+    // A VeighNa name is answered with the nearest of ours.
+    const vnpyName = await runCli("call", "get_all_contracts", "--req", rep, "--sub", pub);
+    expect(vnpyName.code).toBe(1);
+    expect(vnpyName.stderr[0]).toBe('Error: NOT_FOUND: No function named "get_all_contracts": did you mean "getAllContracts"?');
   });
 
   it("call --stream prints one JSON line per item", async () => {
