@@ -11,7 +11,9 @@ import { VirtualClock } from "./clock.ts";
 import { EventEngine } from "./event.ts";
 import { SimExchange, type InstrumentSpec } from "./exchange.ts";
 import { SimGateway } from "./gateway.ts";
-import type { AccountData, OrderData, TickData, TradeData } from "./object.ts";
+import type {
+  AccountData, BarData, CancelRequest, CancelResult, HistoryRequest, OrderData, OrderRequest, SubscribeRequest, TickData, TradeData,
+} from "./object.ts";
 import {
   calculateDailyResults, calculateStatistics, type BacktestStatistics, type DailyClose, type DailyResult,
 } from "./statistics.ts";
@@ -117,9 +119,29 @@ export class Backtest {
       latencyMs: options.latencyMs ?? 0,
     });
     this.#balance = options.balance ?? 1_000_000;
-    this.gateway = new SimGateway({
+    this.gateway = new BacktestGateway({
       exchange: this.exchange, eventEngine: this.eventEngine, gatewayName: options.gatewayName ?? "SIM", balance: this.#balance,
     });
+  }
+
+  /**
+   * True once anything that code could await was handed out since the last call (a gateway
+   * promise, or a strategy callback that returned one); reading it clears it. The clock lets
+   * promise callbacks run after such an event only: awaiting code still continues before the
+   * next event, and a run that awaits nothing goes at the speed of the engine.
+   */
+  #awaitable(): boolean {
+    const gateway = this.gateway as BacktestGateway;
+    const any = gateway.promised || this.#returnedPromise;
+    gateway.promised = this.#returnedPromise = false;
+    return any;
+  }
+
+  #returnedPromise = false;
+
+  /** Notes a strategy callback's result that is a promise (an async callback). */
+  #note(result: unknown): void {
+    if (result !== undefined && typeof (result as { then?: unknown }).then === "function") this.#returnedPromise = true;
   }
 
   /** Run `strategy` on one instrument for `durationMs` of virtual time. */
@@ -136,18 +158,21 @@ export class Backtest {
     const costs = { size: contract.size, rate: spec.commissionRate ?? 0, slippage: spec.slippage ?? 0 };
     const record = new RunRecorder(this.#balance, costs.size, this.#options.utcOffsetMinutes ?? 480);
     let ticks = 0;
+    const note = (r: unknown): void => this.#note(r);
     const counted: Strategy = {
-      ...bind(strategy),
       onTick: (tick, c) => {
         ticks++;
         record.tick(tick);
-        strategy.onTick?.(tick, c);
+        if (strategy.onTick) note(strategy.onTick(tick, c));
       },
       onTrade: (trade, c) => {
         record.trade(trade);
-        strategy.onTrade?.(trade, c);
+        if (strategy.onTrade) note(strategy.onTrade(trade, c));
       },
     };
+    if (strategy.onStart) counted.onStart = (c) => strategy.onStart!(c);
+    if (strategy.onBar) counted.onBar = (bar, c) => note(strategy.onBar!(bar, c));
+    if (strategy.onOrder) counted.onOrder = (order, c) => note(strategy.onOrder!(order, c));
     await ctx.start(counted);
     const start = this.clock.now();
     const end = start + options.durationMs;
@@ -155,7 +180,9 @@ export class Backtest {
     // Run in slices so the caller hears how far it got; one slice without a listener.
     const slices = onProgress ? 100 : 1;
     for (let i = 1; i <= slices; i++) {
-      await this.clock.runUntil(i === slices ? end : start + Math.floor((options.durationMs * i) / slices));
+      await this.clock.runUntil(i === slices ? end : start + Math.floor((options.durationMs * i) / slices), {
+        shouldYield: () => this.#awaitable(),
+      });
       onProgress?.(i / slices);
     }
     if (options.cancelAtEnd ?? true) await ctx.cancelAll();
@@ -242,11 +269,47 @@ class RunRecorder {
   }
 }
 
-/** The strategy's callbacks with `this` bound, so class-based strategies work when spread. */
-function bind(s: Strategy): Strategy {
-  const out: Strategy = {};
-  if (s.onStart) out.onStart = s.onStart.bind(s);
-  if (s.onBar) out.onBar = s.onBar.bind(s);
-  if (s.onOrder) out.onOrder = s.onOrder.bind(s);
-  return out;
+/** The simulator's gateway, noting when it hands out a promise (see `Backtest.#awaitable`). */
+class BacktestGateway extends SimGateway {
+  promised = false;
+
+  override sendOrder(req: OrderRequest): Promise<string> {
+    this.promised = true;
+    return super.sendOrder(req);
+  }
+
+  override cancelOrder(req: CancelRequest): Promise<CancelResult> {
+    this.promised = true;
+    return super.cancelOrder(req);
+  }
+
+  override subscribe(req: SubscribeRequest): Promise<void> {
+    this.promised = true;
+    return super.subscribe(req);
+  }
+
+  override queryAccount(): Promise<void> {
+    this.promised = true;
+    return super.queryAccount();
+  }
+
+  override queryPosition(): Promise<void> {
+    this.promised = true;
+    return super.queryPosition();
+  }
+
+  override queryHistory(req: HistoryRequest): Promise<BarData[]> {
+    this.promised = true;
+    return super.queryHistory(req);
+  }
+
+  override connect(setting?: Record<string, unknown>): Promise<void> {
+    this.promised = true;
+    return super.connect(setting);
+  }
+
+  override close(): Promise<void> {
+    this.promised = true;
+    return super.close();
+  }
 }

@@ -165,6 +165,32 @@ class Instrument implements InstrumentTerms {
 /** Events of one operation, delivered when it is over (never re-entrantly into the engine). */
 type Delivery = () => void;
 
+/**
+ * The deliveries waiting for the end of an operation. Its slots are reused rather than the array
+ * truncated: truncating drops the backing store, and every market event would allocate it again.
+ */
+class Outbox {
+  readonly #items: Array<Delivery | undefined> = [];
+  #count = 0;
+
+  get length(): number {
+    return this.#count;
+  }
+
+  push(delivery: Delivery): void {
+    this.#items[this.#count++] = delivery;
+  }
+
+  run(i: number): void {
+    this.#items[i]!();
+  }
+
+  clear(): void {
+    for (let i = 0; i < this.#count; i++) this.#items[i] = undefined;
+    this.#count = 0;
+  }
+}
+
 export class SimExchange {
   readonly clock: Clock;
   readonly #latency: number;
@@ -175,7 +201,7 @@ export class SimExchange {
   readonly #orders = new Map<number, { order: SimOrder; account: AccountState; inst: Instrument }>();
   readonly #ordersByAccount = new Map<AccountState, SimOrder[]>();
   readonly #trades = new Map<AccountState, TradeData[]>();
-  readonly #outbox: Delivery[] = [];
+  readonly #outbox = new Outbox();
   #flushing = false;
   #orderSeq = 0;
   #tradeSeq = 0;
@@ -847,13 +873,13 @@ export class SimExchange {
     try {
       for (let i = 0; i < this.#outbox.length; i++) {
         try {
-          this.#outbox[i]!();
+          this.#outbox.run(i);
         } catch (error) {
           failure ??= { error };
         }
       }
     } finally {
-      this.#outbox.length = 0;
+      this.#outbox.clear();
       this.#flushing = false;
     }
     if (failure) throw failure.error;

@@ -14,7 +14,7 @@ export interface StrategyRef {
   module: string;
   /**
    * The export that makes the strategy: a class (`new X(params)`) or a function (`X(params)`).
-   * Default "default".
+   * Default: the default export, else the module's only exported function or class.
    */
   export?: string;
 }
@@ -48,9 +48,12 @@ export interface JobResult {
 /** Make the job's strategy: import its module and call or construct its export. */
 export async function loadStrategy(ref: StrategyRef, params: Record<string, unknown>): Promise<Strategy> {
   const mod = (await import(ref.module)) as Record<string, unknown>;
-  const name = ref.export ?? "default";
+  const functions = Object.keys(mod).filter((k) => typeof mod[k] === "function");
+  const name = ref.export ?? (typeof mod["default"] === "function" || functions.length !== 1 ? "default" : functions[0]!);
   const make = mod[name];
-  if (typeof make !== "function") throw new TypeError(`${ref.module} has no export ${JSON.stringify(name)} that makes a strategy`);
+  if (typeof make !== "function") {
+    throw new TypeError(`${ref.module} has no export ${JSON.stringify(name)} that makes a strategy (exports: ${functions.join(", ") || "none"})`);
+  }
   const isClass = /^class[\s{]/.test(Function.prototype.toString.call(make));
   return (isClass ? new (make as new (p: unknown) => Strategy)(params) : (make as (p: unknown) => Strategy)(params));
 }
