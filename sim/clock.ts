@@ -68,6 +68,8 @@ class TimerHeap {
   }
 }
 
+function noop(): void {}
+
 function before(x: Timer, y: Timer): boolean {
   return x.at < y.at || (x.at === y.at && x.seq < y.seq);
 }
@@ -93,6 +95,7 @@ export class VirtualClock implements Clock {
   #seq = 0;
   readonly #heap = new TimerHeap();
   readonly #cancelled = new Set<TimerId>();
+  readonly #free: Timer[] = [];
 
   constructor(options: VirtualClockOptions = {}) {
     this.#now = options.start ?? Date.UTC(2025, 0, 2, 1, 30);
@@ -105,7 +108,13 @@ export class VirtualClock implements Clock {
   setTimer(at: number, fn: () => void): TimerId {
     if (!Number.isFinite(at)) throw new RangeError("Timer time must be finite");
     const id = ++this.#seq;
-    this.#heap.push({ at: Math.max(at, this.#now), seq: id, id, fn });
+    const t = this.#free.pop();
+    if (t) {
+      t.at = Math.max(at, this.#now);
+      t.seq = t.id = id;
+      t.fn = fn;
+      this.#heap.push(t);
+    } else this.#heap.push({ at: Math.max(at, this.#now), seq: id, id, fn });
     return id;
   }
 
@@ -125,8 +134,16 @@ export class VirtualClock implements Clock {
     const t = this.#heap.pop();
     if (!t) return false;
     this.#now = t.at;
-    t.fn();
+    const fn = t.fn;
+    this.#recycle(t);
+    fn();
     return true;
+  }
+
+  /** Timers that ran are kept for reuse: a backtest sets one per market event. */
+  #recycle(t: Timer): void {
+    t.fn = noop;
+    if (this.#free.length < 1024) this.#free.push(t);
   }
 
   /** Run every timer due up to `time` synchronously, then set the time to `time`. */
@@ -164,7 +181,7 @@ export class VirtualClock implements Clock {
   #dropCancelled(): void {
     if (this.#cancelled.size === 0) return;
     for (let t = this.#heap.peek(); t && this.#cancelled.has(t.id); t = this.#heap.peek()) {
-      this.#heap.pop();
+      this.#recycle(this.#heap.pop()!);
       this.#cancelled.delete(t.id);
     }
   }

@@ -102,10 +102,14 @@ class Instrument implements InstrumentTerms {
   readonly volumeDigits: number;
   readonly #priceScale: number;
   readonly #volumeScale: number;
+  readonly #priceUnit: number;
+  readonly #volumeUnit: number;
   /** Lots traded in the latest market event (market and accounts), for `lastVolume`. */
   lastVolumeLots = 0;
   readonly subscribers = new Set<(tick: TickData) => void>();
   timer: TimerId | undefined;
+  /** The clock callback that applies `pending` (see SimExchange.#schedule). */
+  fire: (() => void) | undefined;
   /** The feed is on the clock (started and not stopped). */
   running = false;
   /** The snapshot the timer waits for, kept across stop() and start(). */
@@ -137,6 +141,9 @@ class Instrument implements InstrumentTerms {
     this.volumeDigits = digits(contract.minVolume);
     this.#priceScale = 10 ** this.priceDigits;
     this.#volumeScale = 10 ** this.volumeDigits;
+    // A tick (a lot) in units of the last decimal: a whole number, so a conversion is one multiply.
+    this.#priceUnit = Math.round(contract.pricetick * this.#priceScale);
+    this.#volumeUnit = Math.round(contract.minVolume * this.#volumeScale);
     this.engine = engine(this);
     this.bars = new BarSeries(contract.symbol, contract.exchange, maxBars);
   }
@@ -146,11 +153,11 @@ class Instrument implements InstrumentTerms {
   }
 
   price(ticks: number): number {
-    return Math.round(ticks * this.contract.pricetick * this.#priceScale) / this.#priceScale;
+    return Math.round(ticks * this.#priceUnit) / this.#priceScale;
   }
 
   volume(lots: number): number {
-    return Math.round(lots * this.contract.minVolume * this.#volumeScale) / this.#volumeScale;
+    return Math.round(lots * this.#volumeUnit) / this.#volumeScale;
   }
 
   /** Record market activity into the minute bars. */
@@ -728,16 +735,21 @@ export class SimExchange {
       inst.timer = undefined;
       return;
     }
-    inst.timer = this.clock.setTimer(snap.datetime, () => {
-      inst.timer = undefined;
-      inst.pending = undefined;
-      try {
-        this.#onMarket(inst, snap);
-      } finally {
-        // A listener's exception must not stop the market.
-        if (inst.running) this.#schedule(inst);
-      }
-    });
+    // One callback per instrument, made once (not a closure per market event).
+    inst.fire ??= () => this.#fire(inst);
+    inst.timer = this.clock.setTimer(snap.datetime, inst.fire);
+  }
+
+  #fire(inst: Instrument): void {
+    const snap = inst.pending!;
+    inst.timer = undefined;
+    inst.pending = undefined;
+    try {
+      this.#onMarket(inst, snap);
+    } finally {
+      // A listener's exception must not stop the market.
+      if (inst.running) this.#schedule(inst);
+    }
   }
 
   /** Apply one snapshot to an instrument directly (for tests and custom drivers). */

@@ -426,6 +426,21 @@ function mergeDepth(
   let i = 0;
   let k = 0;
   let m = 0;
+  if (book.length === 0) {
+    // No account orders on this side (the usual case): the synthetic levels that have lots left.
+    for (; k < prices.length && m < n; k++) {
+      const v = vols[k]!;
+      if (v <= 0) continue;
+      outP[m] = prices[k]!;
+      outV[m] = v;
+      m++;
+    }
+    if (outP.length !== m) {
+      outP.length = m;
+      outV.length = m;
+    }
+    return;
+  }
   while (m < n) {
     while (k < prices.length && vols[k]! <= 0) k++;
     const hasBook = i < book.length;
