@@ -5,4 +5,4 @@
  */
 export { runJob, loadStrategy, jobInstruments, type BacktestJob, type JobResult, type StrategyRef } from "./job.ts";
 export { exposeRunner, runner, type BacktestRunner } from "./worker.ts";
-export { runSweep, parameterGrid, rank, type RankedResult, type SweepOptions, type SweepWorker, type WorkerFactory } from "./sweep.ts";
+export { runSweep, parameterGrid, rank, sweepJobs, SweepPool, type RankedResult, type SweepOptions, type SweepWorker, type WorkerFactory } from "./sweep.ts";

@@ -8,7 +8,7 @@
  * This module never creates a worker: the caller hands a factory (Node worker_threads in
  * `bin/sweep-node.ts`, a Web Worker in a browser, or an in-thread MessageChannel in tests).
  */
-import { proxy, releaseProxy, wrap, type Endpoint } from "comlink";
+import { proxy, releaseProxy, wrap, type Endpoint, type Remote } from "comlink";
 import type { StatisticName } from "../statistics.ts";
 import type { BacktestJob, JobResult } from "./job.ts";
 import type { BacktestRunner } from "./worker.ts";
@@ -30,9 +30,12 @@ export interface SweepOptions {
   fixed?: Record<string, unknown>;
   /** The statistic to rank by, higher first (VeighNa's target). */
   target: StatisticName;
+  /** Makes the workers of the sweep's own pool (unless `pool` is given). */
   createWorker: WorkerFactory;
   /** Workers to start (never more than jobs). Default 1. */
   workers?: number;
+  /** Run on this pool instead (kept open: many sweeps can share one). */
+  pool?: SweepPool;
   /** Called with the jobs' combined progress, 0…1. */
   onProgress?: (fraction: number) => void;
 }
@@ -54,43 +57,80 @@ export function parameterGrid(grid: Record<string, readonly unknown[]>): Array<R
   return out;
 }
 
-/** Run the sweep and rank it. Workers are ended before this returns (or throws). */
-export async function runSweep(options: SweepOptions): Promise<RankedResult[]> {
-  const params = parameterGrid(options.grid).map((p) => ({ ...options.fixed, ...p }));
-  const results = new Array<JobResult>(params.length);
-  const progress = new Array<number>(params.length).fill(0);
-  let reported = -1;
-  const report = (): void => {
-    if (!options.onProgress) return;
-    const f = progress.reduce((a, b) => a + b, 0) / params.length;
-    if (f === reported) return;
-    reported = f;
-    options.onProgress(f);
-  };
-  let next = 0;
-  const pool = Array.from({ length: Math.max(1, Math.min(options.workers ?? 1, params.length)) }, () => options.createWorker());
-  try {
-    await Promise.all(pool.map(async (worker) => {
-      const remote = wrap<BacktestRunner>(worker.endpoint);
-      try {
-        while (next < params.length) {
-          const i = next++;
-          const onProgress = proxy((f: number) => {
-            progress[i] = f;
-            report();
-          });
-          results[i] = await remote.run({ ...options.job, params: params[i]! }, onProgress);
-          progress[i] = 1;
+/**
+ * Workers serving the runner, kept for many jobs (starting a worker costs far more than a short
+ * backtest). `run` hands each worker the next job as it finishes one; results come back in the
+ * jobs' order.
+ */
+export class SweepPool {
+  readonly #workers: Array<{ worker: SweepWorker; remote: Remote<BacktestRunner> }>;
+
+  constructor(createWorker: WorkerFactory, size: number) {
+    if (!(size >= 1)) throw new RangeError("A pool needs at least one worker");
+    this.#workers = Array.from({ length: size }, () => {
+      const worker = createWorker();
+      return { worker, remote: wrap<BacktestRunner>(worker.endpoint) };
+    });
+  }
+
+  get size(): number {
+    return this.#workers.length;
+  }
+
+  /** Run every job; `onProgress` hears their combined progress, 0…1. */
+  async run(jobs: readonly BacktestJob[], onProgress?: (fraction: number) => void): Promise<JobResult[]> {
+    const results = new Array<JobResult>(jobs.length);
+    const progress = new Array<number>(jobs.length).fill(0);
+    let reported = -1;
+    const report = (): void => {
+      if (!onProgress) return;
+      const f = progress.reduce((a, b) => a + b, 0) / jobs.length;
+      if (f === reported) return;
+      reported = f;
+      onProgress(f);
+    };
+    let next = 0;
+    await Promise.all(this.#workers.map(async ({ remote }) => {
+      while (next < jobs.length) {
+        const i = next++;
+        const callback = proxy((f: number) => {
+          progress[i] = f;
           report();
-        }
-      } finally {
-        remote[releaseProxy]();
+        });
+        results[i] = await remote.run(jobs[i]!, callback);
+        progress[i] = 1;
+        report();
       }
     }));
-  } finally {
-    await Promise.all(pool.map((w) => w.terminate()));
+    return results;
   }
-  return rank(results, options.target);
+
+  /** End the workers. */
+  async close(): Promise<void> {
+    const all = this.#workers.splice(0);
+    for (const { remote } of all) remote[releaseProxy]();
+    await Promise.all(all.map(({ worker }) => worker.terminate()));
+  }
+}
+
+/** The jobs of a sweep, in the grid's order. */
+export function sweepJobs(options: Pick<SweepOptions, "job" | "grid" | "fixed">): BacktestJob[] {
+  return parameterGrid(options.grid).map((p) => ({ ...options.job, params: { ...options.fixed, ...p } }));
+}
+
+/**
+ * Run the sweep and rank it, on `options.pool` if given (left open), else on a pool of
+ * `options.workers` started for it and ended before this returns (or throws).
+ */
+export async function runSweep(options: SweepOptions): Promise<RankedResult[]> {
+  const jobs = sweepJobs(options);
+  if (options.pool) return rank(await options.pool.run(jobs, options.onProgress), options.target);
+  const pool = new SweepPool(options.createWorker, Math.max(1, Math.min(options.workers ?? 1, jobs.length)));
+  try {
+    return rank(await pool.run(jobs, options.onProgress), options.target);
+  } finally {
+    await pool.close();
+  }
 }
 
 /** Best first by `target`; failed jobs last; ties keep the grid's order (a stable sort). */
