@@ -371,8 +371,10 @@ async function strategyTicks(n: number): Promise<BenchRow> {
     const result = await bt.run(counter, { vtSymbol: "IF2512.CFFEX", durationMs: n * 500 });
     return result.ticks / ((performance.now() - start) / 1000);
   };
+  // Best of three rounds each, taken in turn: on a shared machine a round can lose the CPU.
   await once();
-  const ours = await once();
+  let ours = 0;
+  let base = 0;
   const bare = () => {
     const feed = randomWalkFeed({ random: new Random(5), startTicks: 20_000, start: 0, volatility: 2 });
     const start = performance.now();
@@ -382,7 +384,11 @@ async function strategyTicks(n: number): Promise<BenchRow> {
     return n / ((performance.now() - start) / 1000);
   };
   bare();
-  return row("sim strategy ticks/s", "ticks/s", ours, bare(), "bare seeded generator, same ticks");
+  for (let round = 0; round < 3; round++) {
+    ours = Math.max(ours, await once());
+    base = Math.max(base, bare());
+  }
+  return row("sim strategy ticks/s", "ticks/s", ours, base, "bare seeded generator, same ticks (best of 3 rounds each)");
 }
 
 // ---- RPC round trip ----
