@@ -108,6 +108,9 @@ class Instrument implements InstrumentTerms {
   lastVolumeLots = 0;
   readonly subscribers = new Set<(tick: TickData) => void>();
   timer: TimerId | undefined;
+  /** A tick waiting in the outbox, and the delivery that publishes it (made once). */
+  outgoing: TickData | undefined;
+  deliverTick: (() => void) | undefined;
   /** The clock callback that applies `pending` (see SimExchange.#schedule). */
   fire: (() => void) | undefined;
   /** The feed is on the clock (started and not stopped). */
@@ -768,13 +771,16 @@ export class SimExchange {
     if (inst.subscribers.size) {
       // Built only when someone listens; each subscriber gets its own object.
       const tick = this.#tickData(inst);
-      this.#outbox.push(() => {
-        let first = true;
-        for (const fn of inst.subscribers) {
-          fn(first ? tick : { ...tick });
-          first = false;
-        }
-      });
+      if (inst.outgoing === undefined) {
+        // The usual case: the instrument's own delivery function, made once, takes the tick.
+        inst.outgoing = tick;
+        inst.deliverTick ??= () => {
+          const t = inst.outgoing!;
+          inst.outgoing = undefined;
+          publishTick(inst, t);
+        };
+        this.#outbox.push(inst.deliverTick);
+      } else this.#outbox.push(() => publishTick(inst, tick)); // a tick of this instrument is still waiting
     }
     this.#flush();
   }
@@ -903,6 +909,15 @@ export class SimExchange {
     const spec: InstrumentSpec = { symbol: String(req.symbol ?? ""), exchange, size: 1, pricetick: 1 };
     const contract = { ...contractOf(spec), vtSymbol: `${String(req.symbol)}.${String(req.exchange)}` };
     return new Instrument(contract, spec, { next: () => undefined }, () => new MatchingEngine({ fill() {}, update() {} }), 0);
+  }
+}
+
+/** Hand a tick to every subscriber of its instrument, each its own object. */
+function publishTick(inst: Instrument, tick: TickData): void {
+  let first = true;
+  for (const fn of inst.subscribers) {
+    fn(first ? tick : { ...tick });
+    first = false;
   }
 }
 
