@@ -1,4 +1,4 @@
-/** Sweep workers on Node's worker_threads: one thread per core by default. */
+/** Sweep workers on worker_threads (Node, and Deno's node:worker_threads): one thread per core by default. */
 import { availableParallelism } from "node:os";
 import { Worker } from "node:worker_threads";
 import type { WorkerFactory } from "../sim/sweep/index.ts";
@@ -6,9 +6,11 @@ import { nodeEndpoint } from "./node-endpoint.ts";
 
 /** Starts a worker thread serving the backtest runner. */
 export const nodeWorkerFactory: WorkerFactory = () => {
-  const worker = new Worker(new URL("./ts-worker.mjs", import.meta.url), {
-    workerData: { entry: new URL("./sweep-worker.ts", import.meta.url).href },
-  });
+  const entry = new URL("./sweep-worker.ts", import.meta.url);
+  // Deno runs TypeScript itself; Node 20 needs tsx's loader registered in the worker first.
+  const worker = "Deno" in globalThis
+    ? new Worker(entry)
+    : new Worker(new URL("./ts-worker.mjs", import.meta.url), { workerData: { entry: entry.href } });
   return { endpoint: nodeEndpoint(worker), terminate: () => worker.terminate() };
 };
 

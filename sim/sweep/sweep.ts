@@ -93,11 +93,15 @@ export class SweepPool {
     await Promise.all(this.#workers.map(async ({ remote }) => {
       while (next < jobs.length) {
         const i = next++;
+        let finished = false;
         const callback = proxy((f: number) => {
+          // Progress travels on its own channel and may arrive after the result: never go back.
+          if (finished || f <= progress[i]!) return;
           progress[i] = f;
           report();
         });
         results[i] = await remote.run(jobs[i]!, callback);
+        finished = true;
         progress[i] = 1;
         report();
       }
