@@ -6,7 +6,8 @@
  * Daily results, per trading day d (a day that had market data), with `size` the contract
  * multiplier, `rate` the commission rate and `slippage` the slippage per unit of volume:
  *
- *   preClose      = the previous day's closePrice (0 on the first day)
+ *   preClose      = the previous day's closePrice (0 on the first day; VeighNa stores 1 there to
+ *                   avoid a division, and the holding PnL is 0 either way as startPos is 0)
  *   startPos      = the previous day's endPos (0 on the first day)
  *   holdingPnl    = startPos × (closePrice − preClose) × size
  *   for each trade t of the day, with posChange = +volume (LONG) or −volume (SHORT):
