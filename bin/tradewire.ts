@@ -14,6 +14,7 @@ import { parseCommandLine, UsageError, type OptionSpecs } from "./args.ts";
 import { serveDemo } from "./demo-service.ts";
 import { parseArgument } from "./json-arguments.ts";
 import { readPublicKeyFile, readSecretKeyFile, writeKeyPair } from "./key-files.ts";
+import { BACKTEST_HELP, BACKTEST_OPTIONS } from "./backtest-options.ts";
 import { serveSimulator } from "./sim-hook.ts";
 import { packageVersion } from "./version.ts";
 import { signature, type FunctionDescription } from "./signature.ts";
@@ -37,6 +38,7 @@ Commands:
   ls                List the functions a server serves, with their arguments where known
   keygen            Make a CURVE key pair (Z85): into files with --out DIR, or printed
   web               The web door: REST and WebSocket for browsers (web adduser NAME makes a user)
+  backtest FILE.ts  Backtest a strategy on the virtual clock: statistics and an HTML report
 
 Options:
   --version         Print the version
@@ -136,7 +138,10 @@ Options:
   -h, --help             Show this help`,
 } as const;
 
-type Command = Exclude<keyof typeof HELP, "main">;
+type Command = Exclude<keyof typeof HELP, "main"> | "backtest";
+
+/** The backtest command's help and options live with it (loaded only when it runs). */
+const BACKTEST = { help: BACKTEST_HELP, options: BACKTEST_OPTIONS };
 
 const COMMON_CLIENT = {
   req: { type: "string", default: DEFAULT_REQUEST },
@@ -165,6 +170,7 @@ const OPTIONS = {
   listen: { ...COMMON_CLIENT, count: { type: "string" } },
   ls: { ...COMMON_CLIENT, timeout: { type: "string", default: "5000" }, json: { type: "boolean" } },
   keygen: { out: { type: "string" }, name: { type: "string", default: "server" }, help: { type: "boolean", short: "h" } },
+  backtest: BACKTEST.options,
 } as const satisfies Record<Command, OptionSpecs>;
 
 function out(line: string): void {
@@ -435,6 +441,10 @@ async function web(args: string[]): Promise<number> {
   }
 }
 
+function helpOf(name: Command): string {
+  return name === "backtest" ? BACKTEST.help : HELP[name];
+}
+
 export async function main(argv: string[]): Promise<number> {
   const [command, ...rest] = argv;
   if (command === undefined || command === "--help" || command === "-h" || command === "help") {
@@ -452,10 +462,10 @@ export async function main(argv: string[]): Promise<number> {
   }
   const name = command as Command;
   try {
-    const parsed = parseCommandLine(rest, OPTIONS[name], name === "call" || name === "listen");
+    const parsed = parseCommandLine(rest, OPTIONS[name], name === "call" || name === "listen" || name === "backtest");
     const values = parsed.values as Record<string, unknown>;
     if (values.help) {
-      out(HELP[name]);
+      out(helpOf(name));
       return 0;
     }
     switch (name) {
@@ -469,11 +479,16 @@ export async function main(argv: string[]): Promise<number> {
         return await list(values, parsed.positionals);
       case "keygen":
         return await keygen(values);
+      case "backtest": {
+        // Loaded on demand, as sim/ is for serve: the other commands never load the simulator.
+        const { backtestCommand } = await import("./backtest-command.ts");
+        return await backtestCommand(values, parsed.positionals, out);
+      }
     }
     return 2;
   } catch (error) {
     if (error instanceof UsageError) {
-      err(`${error.message}\n\n${HELP[name]}`);
+      err(`${error.message}\n\n${helpOf(name)}`);
       return 2;
     }
     err(`Error: ${describe(error)}`);

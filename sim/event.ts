@@ -42,8 +42,12 @@ export interface EventEngineOptions {
 export class EventEngine {
   readonly #handlers = new Map<string, EventHandler[]>();
   #general: EventHandler[] = [];
-  readonly #queue: Event[] = [];
+  /** Events waiting while one is dispatched; slots are reused (never truncated) so a put allocates no storage. */
+  readonly #queue: Array<Event | undefined> = [];
+  #queued = 0;
   #draining = false;
+  /** Base name per full type: types repeat (one per symbol or order), so each is split once. */
+  readonly #bases = new Map<string, string>();
   readonly #onError: ((error: unknown, event: Event) => void) | undefined;
 
   constructor(options: EventEngineOptions = {}) {
@@ -77,27 +81,44 @@ export class EventEngine {
   }
 
   put(type: string, data: unknown): void {
-    this.#queue.push({ type, data });
-    if (this.#draining) return;
+    const event: Event = { type, data };
+    if (this.#draining) {
+      this.#queue[this.#queued++] = event;
+      return;
+    }
     this.#draining = true;
     let firstError: { error: unknown } | undefined;
     try {
-      for (let i = 0; i < this.#queue.length; i++) {
-        const event = this.#queue[i]!;
-        const err = this.#dispatch(event);
+      firstError = this.#dispatch(event);
+      // Events put by the handlers, in order (the queue may grow while it drains).
+      for (let i = 0; i < this.#queued; i++) {
+        const queued = this.#queue[i]!;
+        this.#queue[i] = undefined;
+        const err = this.#dispatch(queued);
         if (err && !firstError) firstError = err;
       }
     } finally {
-      this.#queue.length = 0;
+      for (let i = 0; i < this.#queued; i++) this.#queue[i] = undefined;
+      this.#queued = 0;
       this.#draining = false;
     }
     if (firstError) throw firstError.error;
   }
 
+  #baseOf(type: string): string {
+    let base = this.#bases.get(type);
+    if (base === undefined) {
+      base = baseType(type);
+      // Bounded: order ids make new types without end; past the bound they are split each time.
+      if (this.#bases.size < 10_000) this.#bases.set(type, base);
+    }
+    return base;
+  }
+
   #dispatch(event: Event): { error: unknown } | undefined {
     let failure: { error: unknown } | undefined;
     const type = event.type;
-    const base = baseType(type);
+    const base = this.#baseOf(type);
     for (let round = 0; round < 3; round++) {
       const list = round === 0 ? this.#handlers.get(type) : round === 1 ? (base !== type ? this.#handlers.get(base) : undefined) : this.#general;
       if (!list) continue;

@@ -108,10 +108,17 @@ class Instrument implements InstrumentTerms {
   readonly volumeDigits: number;
   readonly #priceScale: number;
   readonly #volumeScale: number;
+  readonly #priceUnit: number;
+  readonly #volumeUnit: number;
   /** Lots traded in the latest market event (market and accounts), for `lastVolume`. */
   lastVolumeLots = 0;
   readonly subscribers = new Set<(tick: TickData) => void>();
   timer: TimerId | undefined;
+  /** A tick waiting in the outbox, and the delivery that publishes it (made once). */
+  outgoing: TickData | undefined;
+  deliverTick: (() => void) | undefined;
+  /** The clock callback that applies `pending` (see SimExchange.#schedule). */
+  fire: (() => void) | undefined;
   /** The feed is on the clock (started and not stopped). */
   running = false;
   /** The snapshot the timer waits for, kept across stop() and start(). */
@@ -143,6 +150,9 @@ class Instrument implements InstrumentTerms {
     this.volumeDigits = digits(contract.minVolume);
     this.#priceScale = 10 ** this.priceDigits;
     this.#volumeScale = 10 ** this.volumeDigits;
+    // A tick (a lot) in units of the last decimal: a whole number, so a conversion is one multiply.
+    this.#priceUnit = Math.round(contract.pricetick * this.#priceScale);
+    this.#volumeUnit = Math.round(contract.minVolume * this.#volumeScale);
     this.engine = engine(this);
     this.bars = new BarSeries(contract.symbol, contract.exchange, maxBars);
   }
@@ -152,11 +162,11 @@ class Instrument implements InstrumentTerms {
   }
 
   price(ticks: number): number {
-    return Math.round(ticks * this.contract.pricetick * this.#priceScale) / this.#priceScale;
+    return Math.round(ticks * this.#priceUnit) / this.#priceScale;
   }
 
   volume(lots: number): number {
-    return Math.round(lots * this.contract.minVolume * this.#volumeScale) / this.#volumeScale;
+    return Math.round(lots * this.#volumeUnit) / this.#volumeScale;
   }
 
   /** Record market activity into the minute bars. */
@@ -171,6 +181,32 @@ class Instrument implements InstrumentTerms {
 /** Events of one operation, delivered when it is over (never re-entrantly into the engine). */
 type Delivery = () => void;
 
+/**
+ * The deliveries waiting for the end of an operation. Its slots are reused rather than the array
+ * truncated: truncating drops the backing store, and every market event would allocate it again.
+ */
+class Outbox {
+  readonly #items: Array<Delivery | undefined> = [];
+  #count = 0;
+
+  get length(): number {
+    return this.#count;
+  }
+
+  push(delivery: Delivery): void {
+    this.#items[this.#count++] = delivery;
+  }
+
+  run(i: number): void {
+    this.#items[i]!();
+  }
+
+  clear(): void {
+    for (let i = 0; i < this.#count; i++) this.#items[i] = undefined;
+    this.#count = 0;
+  }
+}
+
 export class SimExchange {
   readonly clock: Clock;
   readonly #latency: number;
@@ -181,7 +217,7 @@ export class SimExchange {
   readonly #orders = new Map<number, { order: SimOrder; account: AccountState; inst: Instrument }>();
   readonly #ordersByAccount = new Map<AccountState, SimOrder[]>();
   readonly #trades = new Map<AccountState, TradeData[]>();
-  readonly #outbox: Delivery[] = [];
+  readonly #outbox = new Outbox();
   #flushing = false;
   readonly #markInterval: number;
   #markDue = -Infinity;
@@ -717,16 +753,21 @@ export class SimExchange {
       inst.timer = undefined;
       return;
     }
-    inst.timer = this.clock.setTimer(snap.datetime, () => {
-      inst.timer = undefined;
-      inst.pending = undefined;
-      try {
-        this.#onMarket(inst, snap);
-      } finally {
-        // A listener's exception must not stop the market.
-        if (inst.running) this.#schedule(inst);
-      }
-    });
+    // One callback per instrument, made once (not a closure per market event).
+    inst.fire ??= () => this.#fire(inst);
+    inst.timer = this.clock.setTimer(snap.datetime, inst.fire);
+  }
+
+  #fire(inst: Instrument): void {
+    const snap = inst.pending!;
+    inst.timer = undefined;
+    inst.pending = undefined;
+    try {
+      this.#onMarket(inst, snap);
+    } finally {
+      // A listener's exception must not stop the market.
+      if (inst.running) this.#schedule(inst);
+    }
   }
 
   /** Apply one snapshot to an instrument directly (for tests and custom drivers). */
@@ -745,13 +786,16 @@ export class SimExchange {
     if (inst.subscribers.size) {
       // Built only when someone listens; each subscriber gets its own object.
       const tick = this.#tickData(inst);
-      this.#outbox.push(() => {
-        let first = true;
-        for (const fn of inst.subscribers) {
-          fn(first ? tick : { ...tick });
-          first = false;
-        }
-      });
+      if (inst.outgoing === undefined) {
+        // The usual case: the instrument's own delivery function, made once, takes the tick.
+        inst.outgoing = tick;
+        inst.deliverTick ??= () => {
+          const t = inst.outgoing!;
+          inst.outgoing = undefined;
+          publishTick(inst, t);
+        };
+        this.#outbox.push(inst.deliverTick);
+      } else this.#outbox.push(() => publishTick(inst, tick)); // a tick of this instrument is still waiting
     }
     this.#markToMarket();
     this.#flush();
@@ -881,13 +925,13 @@ export class SimExchange {
     try {
       for (let i = 0; i < this.#outbox.length; i++) {
         try {
-          this.#outbox[i]!();
+          this.#outbox.run(i);
         } catch (error) {
           failure ??= { error };
         }
       }
     } finally {
-      this.#outbox.length = 0;
+      this.#outbox.clear();
       this.#flushing = false;
     }
     if (failure) throw failure.error;
@@ -899,6 +943,15 @@ export class SimExchange {
     const spec: InstrumentSpec = { symbol: String(req.symbol ?? ""), exchange, size: 1, pricetick: 1 };
     const contract = { ...contractOf(spec), vtSymbol: `${String(req.symbol)}.${String(req.exchange)}` };
     return new Instrument(contract, spec, { next: () => undefined }, () => new MatchingEngine({ fill() {}, update() {} }), 0);
+  }
+}
+
+/** Hand a tick to every subscriber of its instrument, each its own object. */
+function publishTick(inst: Instrument, tick: TickData): void {
+  let first = true;
+  for (const fn of inst.subscribers) {
+    fn(first ? tick : { ...tick });
+    first = false;
   }
 }
 

@@ -44,8 +44,16 @@ export class GatewayEvents {
     private readonly now: () => number,
   ) {}
 
+  /** `eTick.<vtSymbol>` per symbol, made once: a fresh string per tick costs a hash per dispatch. */
+  readonly #tickTypes = new Map<string, string>();
+
   tick(tick: TickData): void {
-    this.eventEngine.put(EVENT_TICK + tick.vtSymbol, tick);
+    let type = this.#tickTypes.get(tick.vtSymbol);
+    if (type === undefined) {
+      type = EVENT_TICK + tick.vtSymbol;
+      this.#tickTypes.set(tick.vtSymbol, type);
+    }
+    this.eventEngine.put(type, tick);
   }
 
   order(order: OrderData): void {

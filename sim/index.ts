@@ -28,7 +28,12 @@ export {
 } from "./schema.ts";
 export { BarGenerator, StrategyContext, type Strategy, type StrategyContextOptions } from "./strategy.ts";
 export {
-  Backtest, DEFAULT_INSTRUMENTS, type BacktestOptions, type BacktestResult, type RunOptions,
+  Backtest, DEFAULT_INSTRUMENTS, type BacktestOptions, type BacktestResult, type EquityPoint, type RunOptions,
 } from "./backtest.ts";
+export {
+  calculateDailyResults, calculateStatistics, tradingDay,
+  type BacktestStatistics, type ContractCosts, type DailyClose, type DailyResult, type DailyTrade, type StatisticName,
+  type StatisticsOptions,
+} from "./statistics.ts";
 export { MaCrossStrategy, type MaCrossOptions } from "./ma-cross.ts";
 export { createDemoExchange, serveDemoExchange, type DemoExchange, type DemoExchangeOptions } from "./demo.ts";

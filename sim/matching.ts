@@ -7,10 +7,12 @@
  * resting order at its own price; at an equal price, accounts' resting orders go before the
  * synthetic depth. Depth taken is gone until the next snapshot replaces it.
  *
- * At every market event, in this order: the new depth replaces the old; resting orders that the
- * new depth crosses fill at their own price; stops whose trigger the last price reached become
- * market orders (a gap fills at the worse, market price); then orders sent since the last
- * event are matched.
+ * At every market event, in this order: the new depth replaces the old and the market's print is
+ * the event's first trade; resting orders that the new depth crosses fill at their own price;
+ * stops that arrived since the last event are armed (a stop is live once accepted, so the very
+ * event after it was sent can trigger it); every armed stop that a trade of this event reached
+ * becomes a market order (a gap fills at the worse, market price); then the other orders sent
+ * since the last event are matched, and stops their trades reach fire too, in the same event.
  */
 import type { Direction, Offset, OrderType, Status } from "./constant.ts";
 import { OrderBook, type BookEntry, type Side } from "./book.ts";
@@ -84,6 +86,9 @@ export class MatchingEngine {
   datetime = 0;
   #pending: SimOrder[] = [];
   #stops: SimOrder[] = [];
+  /** Highest and lowest trade price of the current market event, ticks (0: no trade yet). */
+  #eventHigh = 0;
+  #eventLow = 0;
 
   constructor(private readonly hooks: MatchHooks) {}
 
@@ -111,12 +116,18 @@ export class MatchingEngine {
   /** Apply one market event. `now` is the clock time (orders with `eligibleAt > now` wait). */
   onMarket(snap: MarketSnapshot, now: number): void {
     this.datetime = snap.datetime;
+    this.#eventHigh = this.#eventLow = 0;
     copyLevels(snap.bids, this.bidPrices, this.bidVolumes);
     copyLevels(snap.asks, this.askPrices, this.askVolumes);
     if (snap.lastPrice > 0) this.#trade(snap.lastPrice, snap.lastVolume);
     this.#crossResting();
-    this.#triggerStops();
-    this.#runPending(now);
+    if (this.#pending.length) this.#armStops(now);
+    if (this.#stops.length) this.#triggerStops();
+    if (this.#pending.length) {
+      this.#runPending(now);
+      // The orders just matched traded too: a stop their prices reached fires now, not an event late.
+      if (this.#stops.length) this.#triggerStops();
+    }
   }
 
   /** Five merged levels per side (accounts' orders plus synthetic depth), best first. */
@@ -146,6 +157,8 @@ export class MatchingEngine {
 
   #trade(price: number, lots: number): void {
     this.lastPrice = price;
+    if (this.#eventHigh === 0 || price > this.#eventHigh) this.#eventHigh = price;
+    if (this.#eventLow === 0 || price < this.#eventLow) this.#eventLow = price;
     this.volume += lots;
     if (this.openPrice === 0) this.openPrice = this.highPrice = this.lowPrice = price;
     if (price > this.highPrice) this.highPrice = price;
@@ -186,30 +199,64 @@ export class MatchingEngine {
     }
   }
 
-  #triggerStops(): void {
-    if (this.#stops.length === 0) return;
-    const last = this.lastPrice;
-    const fired: SimOrder[] = [];
-    this.#stops = this.#stops.filter((o) => {
-      const hit = o.side === 1 ? last >= o.price : last <= o.price;
-      if (hit) fired.push(o);
-      return !hit;
-    });
-    for (const o of fired) this.#take(o, o.side === 1 ? Infinity : -Infinity);
+  /** Stops whose latency has passed join the armed ones (still SUBMITTING until #triggerStops). */
+  #armStops(now: number): void {
+    const pending = this.#pending;
+    let keep = 0;
+    for (let i = 0; i < pending.length; i++) {
+      const o = pending[i]!;
+      if (o.type === "STOP" && o.eligibleAt <= now && o.status === "SUBMITTING") this.#stops.push(o);
+      else pending[keep++] = o;
+    }
+    pending.length = keep;
   }
 
+  /**
+   * Every armed stop that a trade of this event reached (a buy stop at or below the event's
+   * highest trade, a sell stop at or above its lowest) becomes a market order. Its fills are trades
+   * too, so this repeats until no more stops fire (a cascade). Stops that arrived with this event
+   * and did not fire are reported as armed (NOTTRADED).
+   */
+  #triggerStops(): void {
+    const stops = this.#stops;
+    while (stops.length && this.#eventHigh > 0) {
+      const high = this.#eventHigh;
+      const low = this.#eventLow;
+      let fired: SimOrder[] | undefined;
+      let keep = 0;
+      for (let i = 0; i < stops.length; i++) {
+        const o = stops[i]!;
+        if (o.side === 1 ? high >= o.price : low <= o.price) (fired ??= []).push(o);
+        else stops[keep++] = o;
+      }
+      stops.length = keep;
+      if (!fired) break;
+      for (const o of fired) this.#take(o, o.side === 1 ? Infinity : -Infinity);
+    }
+    for (const o of stops) {
+      if (o.status !== "SUBMITTING") continue;
+      o.status = "NOTTRADED";
+      this.hooks.update(o);
+    }
+  }
+
+  /** Match the orders (other than stops, armed already) whose latency has passed, in arrival order. */
   #runPending(now: number): void {
-    if (this.#pending.length === 0) return;
-    const ready = this.#pending.filter((o) => o.eligibleAt <= now);
-    if (ready.length === 0) return;
-    this.#pending = this.#pending.filter((o) => o.eligibleAt > now);
+    const pending = this.#pending;
+    let ready: SimOrder[] | undefined;
+    let keep = 0;
+    for (let i = 0; i < pending.length; i++) {
+      const o = pending[i]!;
+      if (o.eligibleAt <= now) (ready ??= []).push(o);
+      else pending[keep++] = o;
+    }
+    pending.length = keep;
+    if (!ready) return;
     for (const o of ready) {
       if (o.status !== "SUBMITTING") continue;
       switch (o.type) {
-        case "STOP":
-          o.status = "NOTTRADED";
+        case "STOP": // armed by #armStops already; kept here so no stop can be taken as a limit
           this.#stops.push(o);
-          this.hooks.update(o);
           break;
         case "MARKET":
           this.#take(o, o.side === 1 ? Infinity : -Infinity);
@@ -379,6 +426,21 @@ function mergeDepth(
   let i = 0;
   let k = 0;
   let m = 0;
+  if (book.length === 0) {
+    // No account orders on this side (the usual case): the synthetic levels that have lots left.
+    for (; k < prices.length && m < n; k++) {
+      const v = vols[k]!;
+      if (v <= 0) continue;
+      outP[m] = prices[k]!;
+      outV[m] = v;
+      m++;
+    }
+    if (outP.length !== m) {
+      outP.length = m;
+      outV.length = m;
+    }
+    return;
+  }
   while (m < n) {
     while (k < prices.length && vols[k]! <= 0) k++;
     const hasBook = i < book.length;

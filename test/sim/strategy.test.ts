@@ -143,3 +143,29 @@ describe("the same strategy over RpcGateway", () => {
     expect([...ctx.orders.keys()].every((id) => id.startsWith("RPC."))).toBe(true);
   });
 });
+
+describe("awaiting strategies on the virtual clock", () => {
+  it("continue after an await before the next tick, whether they await the gateway or anything else", async () => {
+    const bt = new Backtest({ seed: 2 });
+    const log: string[] = [];
+    let n = 0;
+    const awaiting: Strategy = {
+      async onTick(tick, ctx) {
+        const k = ++n;
+        if (k > 6) return;
+        log.push(`tick ${k}`);
+        if (k === 2) {
+          const id = await ctx.buy(tick.askPrice1, 1);
+          log.push(`sent ${k} ${ctx.orders.has(id)}`);
+        }
+        if (k === 4) {
+          await Promise.resolve();
+          await Promise.resolve();
+          log.push(`after ${k}`);
+        }
+      },
+    };
+    await bt.run(awaiting, { vtSymbol: "IF2512.CFFEX", durationMs: 10_000 });
+    expect(log).toEqual(["tick 1", "tick 2", "sent 2 true", "tick 3", "tick 4", "after 4", "tick 5", "tick 6"]);
+  });
+});
