@@ -4,14 +4,21 @@ import { readdirSync, readFileSync } from "node:fs";
 const root = new URL("../../", import.meta.url);
 const read = (file: string) => JSON.parse(readFileSync(new URL(file, root), "utf8"));
 
-/** Bare packages (not `node:` built-ins) that the files under `dirs` import, by package name. */
-function importedPackages(dirs: string[], keep: (file: string) => boolean = () => true): string[] {
+/**
+ * Bare packages (not `node:` built-ins) that the files under `dirs` import, by package name; with
+ * `resolved`, also those they locate with `require.resolve` to read their files (the backtest
+ * report inlines lightweight-charts), which npm must install but Deno's import map need not name.
+ */
+function importedPackages(dirs: string[], keep: (file: string) => boolean = () => true, resolved = false): string[] {
   const names = new Set<string>();
   for (const dir of dirs) {
     for (const file of readdirSync(new URL(dir, root), { recursive: true, encoding: "utf8" })) {
       if (!/\.(ts|js|mjs)$/.test(file) || file.endsWith(".d.ts") || !keep(`${dir}/${file}`)) continue;
       const source = readFileSync(new URL(`${dir}/${file}`, root), "utf8");
-      for (const [, specifier] of source.matchAll(/(?<![\w."'-])(?:from|import)\s*\(?\s*["']([^"'./][^"']*)["']/g)) {
+      const pattern = resolved
+        ? /(?:(?<![\w."'-])(?:from|import)|\.resolve)\s*\(?\s*["']([^"'./][^"']*)["']/g
+        : /(?<![\w."'-])(?:from|import)\s*\(?\s*["']([^"'./][^"']*)["']/g;
+      for (const [, specifier] of source.matchAll(pattern)) {
         if (specifier!.startsWith("node:")) continue;
         const parts = specifier!.split("/");
         names.add(specifier!.startsWith("@") ? parts.slice(0, 2).join("/") : parts[0]!);
@@ -40,7 +47,7 @@ describe("entry points", () => {
     const pkg = read("package.json");
     const deps = Object.keys({ ...pkg.dependencies, ...pkg.peerDependencies }).sort();
     // bin/tradewire.js falls back to tsx only in a checkout, where the .ts sources are.
-    expect(deps).toEqual(importedPackages(SHIPPED, (file) => file !== "bin/tradewire.js"));
+    expect(deps).toEqual(importedPackages(SHIPPED, (file) => file !== "bin/tradewire.js", true));
     expect(pkg.devDependencies).toHaveProperty("tsx");
   });
 
