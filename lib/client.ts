@@ -6,6 +6,9 @@ import { GapDetector, type Gap } from "./gap-detector.ts";
 import { IncomingStream } from "./incoming-stream.ts";
 import { consoleLogger, unrefTimer, type Logger } from "./logger.ts";
 import type { ClientTransport } from "./transport.ts";
+import type { StandardSchemaV1 } from "@standard-schema/spec";
+import type { CallContext } from "./server.ts";
+import type { Method, ServiceDefinition } from "./service.ts";
 import {
   DEFAULT_MAX_MESSAGE_BYTES,
   fromArray,
@@ -103,13 +106,26 @@ interface DeadlineGroup {
 const TIMER_SLACK_MS = 1;
 
 /** Methods of T, each returning a Promise of its result: what `proxy<T>()` hands out. */
-export type Remote<T> = {
-  [K in keyof T]: T[K] extends (...args: infer A) => infer R ? RemoteFunction<A, R> : never;
+export type Remote<T> = T extends ServiceDefinition<infer F, any> ? RemoteFunctions<F> : RemoteFunctions<T>;
+
+type RemoteFunctions<T> = {
+  [K in keyof T]: T[K] extends Method<infer S, infer R>
+    ? RemoteFunction<AsArgs<StandardSchemaV1.InferInput<S>>, R>
+    : T[K] extends (...args: infer A) => infer R
+      ? RemoteFunction<WithoutContext<A>, R>
+      : never;
 };
+
+type AsArgs<T> = T extends readonly unknown[] ? [...T] : unknown[];
+
+/** A handler's parameters as a caller passes them: without the trailing call context. */
+type WithoutContext<A extends unknown[]> = A extends [...infer P, CallContext] ? P : A;
 
 /** A function of the proxy: called, it resolves with the result; `.stream(…)` reads it item by item. */
 export type RemoteFunction<A extends unknown[], R> = ((...args: A) => Promise<CallResult<R>>) & {
   stream(...args: A): AsyncIterableIterator<StreamItem<R>>;
+  /** The same function with options for its calls: `api.quote.with({ timeoutMs: 500, signal })("IF2512")`. */
+  with(options: StreamOptions): RemoteFunction<A, R>;
 };
 
 /** What a call resolves to: a handler's stream (async iterable, generator, ReadableStream) arrives collected in an array. */
@@ -405,17 +421,24 @@ export class RpcClient {
       get: (_target, property) => {
         // Not thenable, so `await client.proxy()` does not turn into a call named "then".
         if (typeof property !== "string" || property === "then") return undefined;
-        const remote = (...args: unknown[]) => this.call(property, args, options);
-        remote.stream = (...args: unknown[]) => this.stream(property, args, options);
-        return remote;
+        return this.#remoteFunction(property, options);
       },
     });
   }
 
+  #remoteFunction(name: string, options: StreamOptions): RemoteFunction<unknown[], unknown> {
+    const remote = (...args: unknown[]) => this.call(name, args, options);
+    remote.stream = (...args: unknown[]) => this.stream(name, args, options);
+    remote.with = (more: StreamOptions) => this.#remoteFunction(name, { ...options, ...more });
+    return remote as RemoteFunction<unknown[], unknown>;
+  }
+
   /**
    * Receive broadcasts whose topic starts with `prefix` ("" for all). Returns a function that
-   * undoes this subscription.
+   * undoes this subscription. `D` types the payload, e.g. from a service written once:
+   * `client.subscribe<TopicData<typeof api, "tick.">>("tick.", (topic, tick) => …)`.
    */
+  subscribe<D = unknown>(prefix: string, handler: (topic: string, data: D) => void): () => void;
   subscribe(prefix: string, handler: TopicHandler): () => void {
     if (typeof prefix !== "string") throw new TypeError("Topic prefix must be a string");
     if (typeof handler !== "function") throw new TypeError("Topic handler must be a function");

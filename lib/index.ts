@@ -10,6 +10,18 @@ export {
 export type { Gap } from "./gap-detector.ts";
 export { DEFAULT_BUDGETS, type Budgets } from "./budgets.ts";
 export {
+  defineService,
+  method,
+  topic,
+  type ArgumentsSchema,
+  type HandlerArgs,
+  type Method,
+  type ServiceDefinition,
+  type Topic,
+  type TopicData,
+  type TopicPrefix,
+} from "./service.ts";
+export {
   RpcClient,
   type CallOptions,
   type ConnectionState,

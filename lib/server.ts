@@ -8,6 +8,7 @@ import { EventSequences } from "./event-sequences.ts";
 import { consoleLogger, unrefTimer, type Logger } from "./logger.ts";
 import { nearestName } from "./nearest-name.ts";
 import { PeerLogLimiter } from "./peer-log-limiter.ts";
+import type { ArgumentsSchema, HandlerArgs, ServiceDefinition } from "./service.ts";
 import { collect, isStreamSource, itemsOf } from "./stream-source.ts";
 import type { PeerId, ServerTransport } from "./transport.ts";
 import {
@@ -41,10 +42,17 @@ export interface CallContext {
 // deno-lint-ignore no-explicit-any
 export type Handler = (...args: any[]) => unknown;
 
-export interface RegisterOptions {
+export interface RegisterOptions<S extends StandardSchemaV1 | undefined = StandardSchemaV1 | undefined> {
   /** A Standard Schema validator (zod, valibot, arktype…) for the arguments array. */
-  input?: StandardSchemaV1;
+  input?: S;
 }
+
+/** With an input schema, the handler's parameters are the schema's output (then the call context). */
+export type HandlerFor<S> = S extends StandardSchemaV1
+  ? S extends ArgumentsSchema
+    ? (...args: HandlerArgs<S>) => unknown
+    : never // a schema for the arguments validates the arguments array
+  : Handler;
 
 export interface RpcServerOptions {
   transport: ServerTransport;
@@ -165,13 +173,22 @@ export class RpcServer {
     this.#functions = new Map([[PING_FUNCTION, ping], [STREAMS_FUNCTION, streams], [FUNCTIONS_FUNCTION, functions]]);
   }
 
-  /** Serve `fn` under `name`. The handler gets the call's arguments, then a CallContext. */
-  register(name: string, fn: Handler, options: RegisterOptions = {}): this {
+  /**
+   * Serve `fn` under `name`. The handler gets the call's arguments, then a CallContext; with an
+   * `input` schema its parameters are typed from the schema's output, so the two cannot drift.
+   */
+  register<S extends StandardSchemaV1 | undefined = undefined>(name: string, fn: HandlerFor<S>, options: RegisterOptions<S> = {}): this {
     if (typeof name !== "string" || name.length === 0) throw new TypeError("Function name must be a non-empty string");
     if (typeof fn !== "function") throw new TypeError(`Handler for "${name}" is not a function`);
     if (name.startsWith(RESERVED_FUNCTION_PREFIX)) throw new TypeError(`Function names starting with "${RESERVED_FUNCTION_PREFIX}" are reserved`);
     if (this.#functions.has(name)) throw new Error(`Function "${name}" is already registered`);
-    this.#functions.set(name, { fn, input: options.input });
+    this.#functions.set(name, { fn: fn as Handler, input: options.input });
+    return this;
+  }
+
+  /** Serve every function of a service written once with `defineService`. */
+  serve(service: ServiceDefinition): this {
+    for (const [name, { input, handler }] of Object.entries(service.functions)) this.register(name, handler as Handler, { input });
     return this;
   }
 

@@ -41,8 +41,9 @@ describe("$tw.functions", () => {
       "~standard": {
         version: 1,
         vendor: "test",
-        validate: (value: unknown) => ({ value }),
+        validate: (value: unknown) => ({ value: value as [string] }),
         jsonSchema: { input: () => ({ type: "array", prefixItems: [{ type: "string" }] }), output: () => ({}) },
+        types: undefined as unknown as { input: unknown; output: [string] },
       },
     } as const;
     r = await rig({
