@@ -18,6 +18,7 @@ import { BACKTEST_HELP, BACKTEST_OPTIONS } from "./backtest-options.ts";
 import { serveSimulator } from "./sim-hook.ts";
 import { packageVersion } from "./version.ts";
 import { signature, type FunctionDescription } from "./signature.ts";
+import { namesForVeighNaValues } from "./veighna-values.ts";
 
 const DEFAULT_REQUEST = "tcp://127.0.0.1:2014";
 const DEFAULT_BROADCAST = "tcp://127.0.0.1:4102";
@@ -339,7 +340,7 @@ async function call(values: Record<string, unknown>, positionals: string[]): Pro
   const [name, ...words] = positionals;
   if (name === undefined) throw new UsageError("call needs a function name: tradewire call FN [ARG…]");
   const timeoutMs = positiveInteger("--timeout", values.timeout as string, MAX_TIMER_MS);
-  const args = words.map((word, index) => parseArgument(word, index + 1));
+  const args = words.map((word, index) => namesForVeighNaValues(parseArgument(word, index + 1)));
   const client = new RpcClient({ transport: clientTransport(values), timeoutMs, logger: quietLogger });
   let reached = false;
   client.on("connected", () => (reached = true));

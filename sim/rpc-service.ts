@@ -14,6 +14,7 @@ import type {
   SubscribeRequest, TickData, TradeData,
 } from "./object.ts";
 import { toStandardJsonSchema } from "@valibot/to-json-schema";
+import { createCancelRequest } from "./object.ts";
 import { OmsEngine } from "./oms.ts";
 import {
   cancelOrderArgs, keyArgs, noArgs, optionalKeyArgs, queryHistoryArgs, sendOrderArgs, subscribeArgs,
@@ -30,7 +31,8 @@ export interface RpcServiceOptions {
 export interface RpcServiceApi {
   subscribe(req: SubscribeRequest, gatewayName?: string): void;
   sendOrder(req: OrderRequest, gatewayName?: string): string;
-  cancelOrder(req: CancelRequest, gatewayName?: string): CancelResult;
+  /** `req` may also be the order's vtOrderId ("SIM.7"). */
+  cancelOrder(req: CancelRequest | string, gatewayName?: string): CancelResult;
   queryHistory(req: HistoryRequest, gatewayName?: string): BarData[];
   getTick(vtSymbol: string): TickData | null;
   getOrder(vtOrderId: string): OrderData | null;
@@ -146,8 +148,12 @@ export class RpcService {
     }, { input: toStandardJsonSchema(subscribeArgs) });
     s.register("sendOrder", (req: OrderRequest, gw: string) =>
       this.#route(gw, `${req.symbol}.${req.exchange}`).sendOrder(req), { input: toStandardJsonSchema(sendOrderArgs) });
-    s.register("cancelOrder", (req: CancelRequest, gw: string) =>
-      this.#route(gw, `${req.symbol}.${req.exchange}`).cancelOrder(req), { input: toStandardJsonSchema(cancelOrderArgs) });
+    s.register("cancelOrder", async (req: CancelRequest | string, gw: string): Promise<CancelResult> => {
+      if (typeof req !== "string") return this.#route(gw, `${req.symbol}.${req.exchange}`).cancelOrder(req);
+      const order = oms.getOrder(req);
+      if (!order) return { accepted: false, reason: `No order ${req}` };
+      return this.#route(gw || order.gatewayName, order.vtSymbol).cancelOrder(createCancelRequest(order));
+    }, { input: toStandardJsonSchema(cancelOrderArgs) });
     s.register("queryHistory", (req: HistoryRequest, gw: string) =>
       this.#route(gw, `${req.symbol}.${req.exchange}`).queryHistory(req), { input: toStandardJsonSchema(queryHistoryArgs) });
     s.register("getTick", (key: string) => oms.getTick(key), { input: toStandardJsonSchema(keyArgs) });

@@ -66,5 +66,6 @@ export const keyArgs = v.tuple([v.pipe(id, v.title("key"))]);
 export const noArgs = v.tuple([]);
 export const subscribeArgs = withGateway(SubscribeRequestSchema);
 export const sendOrderArgs = withGateway(OrderRequestSchema);
-export const cancelOrderArgs = withGateway(CancelRequestSchema);
+/** A CancelRequest, or the order's vtOrderId ("SIM.7") as VeighNa users hold it. */
+export const cancelOrderArgs = withGateway(v.union([CancelRequestSchema, id]));
 export const queryHistoryArgs = withGateway(HistoryRequestSchema);
