@@ -1,15 +1,18 @@
 /**
- * `npm run bench [-- --quick]`: every benchmark in one run, each row beside its raw baseline.
- * Prints a table and writes bench/results.json.
+ * `npm run bench [-- --quick] [-- --only web,sim]`: every benchmark (or the suites named) in one
+ * run, each row beside its raw baseline. Prints a table and writes bench/results.json.
  */
 import { writeFileSync } from "node:fs";
 import { benchCore } from "./core.ts";
 import { benchSim } from "./sim.ts";
 import { benchZeromq } from "./zeromq.ts";
+import { benchWeb } from "./web.ts";
 import { runZmtpBench, runZmtpBenchDeno } from "./zmtp.ts";
 import type { BenchRow } from "./stats.ts";
 
 const quick = process.argv.includes("--quick");
+const onlyAt = process.argv.indexOf("--only");
+const only = onlyAt >= 0 ? new Set((process.argv[onlyAt + 1] ?? "").split(",")) : undefined;
 
 type Suite = { name: string; run: (options: { quick: boolean }) => Promise<BenchRow[]> };
 
@@ -19,11 +22,13 @@ const suites: Suite[] = [
   { name: "zmtp", run: runZmtpBench },
   { name: "zmtp deno", run: runZmtpBenchDeno },
   { name: "sim", run: benchSim },
+  { name: "web", run: benchWeb },
 ];
 
 const rows: BenchRow[] = [];
 const began = performance.now();
 for (const suite of suites) {
+  if (only && !only.has(suite.name)) continue;
   const started = performance.now();
   try {
     const got = await suite.run({ quick });
@@ -43,8 +48,12 @@ for (const suite of suites) {
   console.error(`(${suite.name}: ${((performance.now() - started) / 1000).toFixed(1)} s)`);
 }
 
-writeFileSync(new URL("./results.json", import.meta.url), JSON.stringify(rows, null, 2) + "\n");
-console.log(`\n${rows.length} rows written to bench/results.json in ${((performance.now() - began) / 1000).toFixed(1)} s`);
+// A partial run (--only) prints its rows but leaves the whole run's results.json alone.
+if (only) console.log(`\n${rows.length} rows in ${((performance.now() - began) / 1000).toFixed(1)} s (--only: bench/results.json not written)`);
+else {
+  writeFileSync(new URL("./results.json", import.meta.url), JSON.stringify(rows, null, 2) + "\n");
+  console.log(`\n${rows.length} rows written to bench/results.json in ${((performance.now() - began) / 1000).toFixed(1)} s`);
+}
 
 function printRow(r: BenchRow): void {
   const better = r.unit === "µs" ? "lower is better" : "higher is better";
