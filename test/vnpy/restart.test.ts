@@ -64,8 +64,8 @@ describe.skipIf(noVnpy)(`restarts${noVnpy ? ` (skipped: ${noVnpy})` : ""}`, () =
     const first = await startServer();
     const client = new RpcClient({ transport: vnpyClient({ req, sub }), timeoutMs: 20_000, logger: { warn: () => {}, error: () => {} } });
     clients.add(client);
-    const epochs: number[] = [];
-    client.on("restart", (epoch) => epochs.push(epoch as number));
+    let restarts = 0;
+    client.on("restart", () => (restarts += 1));
     const disconnected = new Promise<void>((resolve) => client.on("disconnected", () => resolve()));
     const eventEngine = new EventEngine();
     const logs: string[] = [];
@@ -83,11 +83,19 @@ describe.skipIf(noVnpy)(`restarts${noVnpy ? ` (skipped: ${noVnpy})` : ""}`, () =
     await loaded;
     const before = contractEvents;
 
+    expect(restarts).toBe(0);
     await killed(first);
     await disconnected;
     const reloaded = nextContract();
+    // A VeighNa server numbers nothing: the transport starts a new epoch when the broadcast link
+    // comes back, and the core reports it as a restart.
+    const restarted = new Promise<void>((resolve) => client.on("restart", () => resolve()));
+    // The gateway's own "connected" handler (registered first) starts its reload.
+    const reconnected = new Promise<void>((resolve) => client.on("connected", () => resolve()));
     await startServer();
-    // The reload after the outage loads the contracts again: the gateway's state is the new server's.
+    await reconnected;
+    await restarted;
+    // The reload loads the contracts again: the gateway's state is the new server's.
     await reloaded;
     await gateway.whenFresh();
     expect(contractEvents).toBeGreaterThan(before);
@@ -99,6 +107,5 @@ describe.skipIf(noVnpy)(`restarts${noVnpy ? ` (skipped: ${noVnpy})` : ""}`, () =
     expect(await trade).toMatchObject({ vtOrderId, volume: 1 });
     expect(await client.call("getAllContracts")).toHaveLength(2);
     await gateway.close();
-    console.log("epochs", epochs);
   }, 120_000);
 });
