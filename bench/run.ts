@@ -19,6 +19,7 @@ const suites: Suite[] = [
   { name: "zmtp", run: runZmtpBench },
   { name: "zmtp deno", run: runZmtpBenchDeno },
   { name: "sim", run: benchSim },
+  { name: "vnpy", run: async (o) => (await import("./vnpy.ts")).benchVnpy(o) },
 ];
 
 const rows: BenchRow[] = [];
