@@ -22,11 +22,8 @@ const suites: Suite[] = [
   { name: "zmtp", run: runZmtpBench },
   { name: "zmtp deno", run: runZmtpBenchDeno },
   { name: "sim", run: benchSim },
-<<<<<<< HEAD
   { name: "web", run: benchWeb },
-=======
   { name: "vnpy", run: async (o) => (await import("./vnpy.ts")).benchVnpy(o) },
->>>>>>> vnpy2
 ];
 
 const rows: BenchRow[] = [];
