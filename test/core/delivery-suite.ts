@@ -5,21 +5,16 @@
  */
 import { afterEach, describe, expect, it } from "vitest";
 import { RpcClient, RpcServer, withFaults, type Gap } from "../../lib/index.ts";
-import type { ClientTransport, ServerTransport } from "../../lib/transport.ts";
+import type { TransportLink } from "./links.ts";
 import { EventEngine, OmsEngine, RpcGateway, RpcService, SimExchange, SimGateway, VirtualClock } from "../../sim/index.ts";
 import { snapshot, T0, TEST_SPEC } from "../sim/helpers.ts";
 import { until } from "./helpers.ts";
 
-export interface DeliveryLink {
-  server: ServerTransport;
-  client: ClientTransport;
-  close?(): Promise<void>;
-}
 
 const quiet = { warn: () => {}, error: () => {} };
 const HEARTBEAT_MS = 50;
 
-export function describeDelivery(label: string, link: () => Promise<DeliveryLink>): void {
+export function describeDelivery(label: string, link: () => Promise<TransportLink>): void {
   describe(`no event lost silently over ${label}`, () => {
     const cleanups: Array<() => Promise<void>> = [];
     afterEach(async () => {

@@ -4,19 +4,13 @@
  */
 import { afterEach, describe, expect, it } from "vitest";
 import { RpcClient, RpcError, RpcServer, type CallContext } from "../../lib/index.ts";
-import type { ClientTransport, ServerTransport } from "../../lib/transport.ts";
+import type { TransportLink } from "./links.ts";
 import { until } from "./helpers.ts";
 
-export interface StreamLink {
-  server: ServerTransport;
-  client: ClientTransport;
-  /** Releases whatever the transports need beyond close() (ports, sockets). */
-  close?(): Promise<void>;
-}
 
 const quiet = { warn: () => {}, error: () => {} };
 
-export function describeStreams(label: string, link: () => Promise<StreamLink>): void {
+export function describeStreams(label: string, link: () => Promise<TransportLink>): void {
   describe(`streams over ${label}`, () => {
     const cleanups: Array<() => Promise<void>> = [];
     afterEach(async () => {

@@ -1,26 +1,11 @@
 import { describe, expect, it } from "vitest";
 import { IncomingStream } from "../../lib/incoming-stream.ts";
 import { RpcError } from "../../lib/index.ts";
-import { memoryPair } from "../../transports/memory.ts";
-import { messagePortClient, messagePortServer } from "../../transports/message-port.ts";
+import { memoryLink, messagePortLink } from "./links.ts";
 import { describeStreams } from "./stream-suite.ts";
 
-describeStreams("memory", async () => {
-  const [server, client] = memoryPair();
-  return { server, client };
-});
-
-describeStreams("MessagePort", async () => {
-  const channel = new MessageChannel();
-  return {
-    server: messagePortServer(channel.port1),
-    client: messagePortClient(channel.port2),
-    async close() {
-      channel.port1.close();
-      channel.port2.close();
-    },
-  };
-});
+describeStreams("memory", memoryLink);
+describeStreams("MessagePort", messagePortLink);
 
 describe("the client's end of a stream", () => {
   it("grants credit back in batches as items are taken, never more than the window", async () => {

@@ -1,20 +1,4 @@
-import type { AddressInfo } from "node:net";
-import { WebSocket, WebSocketServer } from "ws";
-import { websocketClient, websocketServer, type WebSocketConstructor, type WebSocketLike } from "../../transports/websocket.ts";
 import { describeStreams } from "../core/stream-suite.ts";
+import { websocketLink } from "./link.ts";
 
-describeStreams("WebSocket", async () => {
-  const server = websocketServer();
-  const wss = new WebSocketServer({ host: "127.0.0.1", port: 0, maxPayload: server.maxPayload });
-  await new Promise<void>((resolve) => wss.once("listening", resolve));
-  wss.on("connection", (socket, request) => server.accept(socket as unknown as WebSocketLike, { address: request.socket.remoteAddress }));
-  const url = `ws://127.0.0.1:${(wss.address() as AddressInfo).port}`;
-  return {
-    server,
-    client: websocketClient(url, { WebSocket: WebSocket as unknown as WebSocketConstructor }),
-    async close() {
-      for (const socket of wss.clients) socket.terminate();
-      await new Promise((resolve) => wss.close(resolve));
-    },
-  };
-});
+describeStreams("WebSocket", websocketLink);
