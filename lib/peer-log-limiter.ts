@@ -1,5 +1,5 @@
 /**
- * Keeps one peer from flooding the log: per peer, the first few lines of each window are
+ * Keeps one peer from flooding the log: per peer, the first few lines of each time window are
  * written and the rest only counted; when the peer next speaks after its window, one line says
  * how many were held back. A peer sending garbage in a loop costs a few lines a window, not one
  * per frame.
@@ -7,7 +7,7 @@
 import type { Logger } from "./logger.ts";
 import type { PeerId } from "./transport.ts";
 
-interface Window {
+interface Span {
   start: number;
   written: number;
   held: number;
@@ -20,7 +20,7 @@ export class PeerLogLimiter {
   readonly #logger: Logger;
   readonly #linesPerWindow: number;
   readonly #windowMs: number;
-  readonly #windows = new Map<PeerId, Window>();
+  readonly #windows = new Map<PeerId, Span>();
   /** Lines held back so far, all peers together. */
   suppressed = 0;
 
@@ -32,38 +32,38 @@ export class PeerLogLimiter {
 
   warn(peer: PeerId, message: string): void {
     const now = performance.now();
-    let window = this.#windows.get(peer);
-    if (window !== undefined && now - window.start >= this.#windowMs) {
-      if (window.held > 0) this.#logger.warn(`${window.held} more lines about ${peer} were held back in ${this.#windowMs} ms`);
-      window = undefined;
+    let span = this.#windows.get(peer);
+    if (span !== undefined && now - span.start >= this.#windowMs) {
+      if (span.held > 0) this.#logger.warn(`${span.held} more lines about ${peer} were held back in ${this.#windowMs} ms`);
+      span = undefined;
     }
-    if (window === undefined) {
+    if (span === undefined) {
       if (this.#windows.size >= MAX_TRACKED_PEERS) this.#forgetEnded(now);
-      window = { start: now, written: 0, held: 0 };
-      this.#windows.set(peer, window);
+      span = { start: now, written: 0, held: 0 };
+      this.#windows.set(peer, span);
     }
-    if (window.written < this.#linesPerWindow) {
-      window.written++;
+    if (span.written < this.#linesPerWindow) {
+      span.written++;
       this.#logger.warn(message);
     } else {
-      window.held++;
+      span.held++;
       this.suppressed++;
     }
   }
 
-  /** The peer left: its window goes, saying what it held back. */
+  /** The peer left: its span goes, saying what it held back. */
   forget(peer: PeerId): void {
-    const window = this.#windows.get(peer);
-    if (window === undefined) return;
+    const span = this.#windows.get(peer);
+    if (span === undefined) return;
     this.#windows.delete(peer);
-    if (window.held > 0) this.#logger.warn(`${window.held} more lines about ${peer} were held back before it left`);
+    if (span.held > 0) this.#logger.warn(`${span.held} more lines about ${peer} were held back before it left`);
   }
 
   #forgetEnded(now: number): void {
-    for (const [peer, window] of this.#windows) {
-      if (now - window.start >= this.#windowMs) this.#windows.delete(peer);
+    for (const [peer, span] of this.#windows) {
+      if (now - span.start >= this.#windowMs) this.#windows.delete(peer);
     }
-    // Every window still running: drop the oldest rather than grow without bound.
+    // Every span still running: drop the oldest rather than grow without bound.
     if (this.#windows.size >= MAX_TRACKED_PEERS) {
       const oldest = this.#windows.keys().next();
       if (!oldest.done) this.#windows.delete(oldest.value);
