@@ -4,10 +4,9 @@
  * of its own: the transport refuses an oversize message once it has arrived (see the README's
  * WebSocket section), and `idleTimeout` pings quiet sockets.
  */
-import { RpcClient } from "../lib/index.ts";
-import { zmqClient } from "../transports/zeromq/index.ts";
 import type { WebSocketLike } from "../transports/websocket.ts";
 import { createWebDoor, WS_PATH } from "./door.ts";
+import { zeromqUpstream } from "./upstream.ts";
 import type { RunningWebDoor, StartWebDoorOptions } from "./node.ts";
 
 interface DenoServer {
@@ -25,15 +24,7 @@ declare const Deno: {
 };
 
 export async function startWebDoor(options: StartWebDoorOptions): Promise<RunningWebDoor> {
-  const upstream = new RpcClient({
-    transport: zmqClient({
-      req: options.req,
-      sub: options.sub,
-      ...(options.engine ? { engine: options.engine } : {}),
-      ...(options.curveServerKey ? { curve: { serverKey: options.curveServerKey } } : {}),
-    }),
-    logger: { warn: () => {}, error: (m) => options.log?.(`error: ${m}`) },
-  });
+  const upstream = zeromqUpstream(options);
   const door = createWebDoor({ ...options, upstream });
   await door.start();
   const host = options.host ?? "127.0.0.1";

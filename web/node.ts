@@ -10,9 +10,9 @@ import type { IncomingMessage, Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import type { Duplex } from "node:stream";
 import { WebSocketServer } from "ws";
-import { RpcClient } from "../lib/index.ts";
-import { zmqClient, type EngineName } from "../transports/zeromq/index.ts";
+import type { EngineName } from "../transports/zeromq/index.ts";
 import { createWebDoor, WS_PATH, WS_PROTOCOL, type WebDoor, type WebDoorOptions } from "./door.ts";
+import { zeromqUpstream } from "./upstream.ts";
 
 export interface StartWebDoorOptions extends Omit<WebDoorOptions, "upstream"> {
   /** The trading service's request and broadcast addresses. */
@@ -47,15 +47,7 @@ function refuseUpgrade(socket: Duplex, status: number, message: string): void {
 }
 
 export async function startWebDoor(options: StartWebDoorOptions): Promise<RunningWebDoor> {
-  const upstream = new RpcClient({
-    transport: zmqClient({
-      req: options.req,
-      sub: options.sub,
-      ...(options.engine ? { engine: options.engine } : {}),
-      ...(options.curveServerKey ? { curve: { serverKey: options.curveServerKey } } : {}),
-    }),
-    logger: { warn: () => {}, error: (m) => options.log?.(`error: ${m}`) },
-  });
+  const upstream = zeromqUpstream(options);
   const door = createWebDoor({ ...options, upstream });
   const wss = new WebSocketServer({
     noServer: true,
