@@ -89,6 +89,14 @@ async function benchEngine(quick: boolean, engine: EngineName): Promise<BenchRow
       if (subscribers === 1) {
         rows.push(row(`${label} tcp transport-only broadcast ${subs}`, "msgs/s", rate("transport"), rate("raw"), "zeromq.js PUB→SUB"));
       }
+      // Order events in a tick flood: what a slow subscriber still gets with ticks as latest values.
+      const withLatest: number[] = [];
+      const without: number[] = [];
+      for (let round = 0; round < BROADCAST_ROUNDS; round++) {
+        withLatest.push(await floodOnce(dir, engine, broadcast, subscribers, true));
+        without.push(await floodOnce(dir, engine, broadcast, subscribers, false));
+      }
+      rows.push(row(`${label} tcp flood ${subs} order events delivered`, "%", median(withLatest), median(without), "the same flood with ticks as ordinary events"));
     }
   } finally {
     rmSync(dir, { recursive: true, force: true });
@@ -321,6 +329,35 @@ interface BroadcastResult {
   rate: number;
   /** Mean over subscribers of the share of published messages received, in %. */
   delivered: number;
+}
+
+/**
+ * A tick flood with an order event every tenth, to `subscribers` tradewire subscribers: the share
+ * of the order events that arrived, with the ticks published as latest values (conflated for a
+ * subscriber that falls behind) or as ordinary events.
+ */
+async function floodOnce(dir: string, engine: EngineName, count: number, subscribers: number, latestValue: boolean): Promise<number> {
+  const a = await addresses("tcp", dir);
+  const srv = await server("rpc-server", a.rep, a.pub, engine);
+  const subs = Array.from({ length: subscribers }, () => peer({ role: "rpc-sub", rep: a.rep, pub: a.pub, engine }));
+  const client = await rpcClient(a.rep, a.pub, engine);
+  try {
+    const allReady = Promise.all(subs.map((s) => s.line((line) => line === "ready")));
+    let ready = false;
+    void allReady.then(() => (ready = true));
+    while (!ready) {
+      await client.call("warm");
+      await new Promise((resolve) => setTimeout(resolve, 20));
+    }
+    await client.call("flood", [count, latestValue], { timeoutMs: 600_000 });
+    const results = await Promise.all(subs.map(async (s) => JSON.parse(await s.line((line) => line.startsWith("{"))) as { orders: number }));
+    const sent = Math.floor(count / 10);
+    return (results.reduce((sum, r) => sum + r.orders, 0) / results.length / sent) * 100;
+  } finally {
+    await client.stop();
+    await Promise.all(subs.map((s) => s.stop()));
+    await srv.stop();
+  }
 }
 
 async function broadcastOnce(kind: Kind, dir: string, engine: EngineName, count: number, subscribers: number): Promise<BroadcastResult> {
