@@ -508,7 +508,10 @@ export class RpcClient {
       return;
     }
     if (message.kind === "end") {
-      this.#settle(message.id)?.stream?.end();
+      const pending = this.#settle(message.id);
+      // An end for a plain call (a faulty or hostile server) must still settle it.
+      if (pending?.stream) pending.stream.end();
+      else pending?.reject(new RpcError("INTERNAL", `The server ended "${pending.name}" as a stream, which it was not`));
       return;
     }
     if (message.kind !== "result" && message.kind !== "error") {

@@ -24,6 +24,13 @@ export const UPSTREAM_TOPIC = "web.upstream";
 const LOCAL_PREFIXES = ["$", "web."];
 /** The longest timer Node and browsers keep. */
 const MAX_TIMER_MS = 2 ** 31 - 1;
+/**
+ * The door holds one upstream subscriber for all browsers, and the service caps the prefixes one
+ * subscriber may hold (1 000): so one browser may hold at most a few dozen, and all browsers
+ * together stay under the service's cap, or one user could silently starve the others.
+ */
+export const MAX_PREFIXES_PER_BROWSER = 64;
+export const MAX_RELAYED_PREFIXES = 900;
 const SUBSCRIBE = 4;
 const UNSUBSCRIBE = 5;
 const decoder = new TextDecoder("utf-8", { fatal: true });
@@ -172,6 +179,14 @@ export class WebSocketRelay {
       if (!peer) return socket.close(1008, "not accepted");
       if (kind === SUBSCRIBE && !isLocal(topic) && !this.#auth.maySubscribe(peer.session.role, topic)) {
         return socket.close(1008, `role ${peer.session.role} may not subscribe to "${topic.slice(0, 64)}"`);
+      }
+      if (kind === SUBSCRIBE && !isLocal(topic) && !peer.topics.has(topic)) {
+        if (peer.topics.size >= MAX_PREFIXES_PER_BROWSER) {
+          return socket.close(1008, `at most ${MAX_PREFIXES_PER_BROWSER} topic prefixes per socket at this door`);
+        }
+        if (!this.#relayed.has(topic) && this.#relayed.size >= MAX_RELAYED_PREFIXES) {
+          return socket.close(1013, "the door holds as many distinct topic prefixes as it may: try again later");
+        }
       }
       listener(event);
       if (kind === UNSUBSCRIBE) this.#drop(peer, topic);

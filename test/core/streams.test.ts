@@ -1,6 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { IncomingStream } from "../../lib/incoming-stream.ts";
-import { RpcError } from "../../lib/index.ts";
+import { msgpackCodec, RpcClient, RpcError } from "../../lib/index.ts";
+import type { ClientSink, ClientTransport } from "../../lib/transport.ts";
 import { memoryLink, messagePortLink } from "./links.ts";
 import { describeStreams } from "./stream-suite.ts";
 
@@ -31,5 +32,26 @@ describe("the client's end of a stream", () => {
     await stream.next();
     const error = await stream.next().catch((e: unknown) => e);
     expect((error as RpcError).code).toBe("RESOURCE_EXHAUSTED");
+  });
+
+  it("settles a plain call that a faulty server ends as a stream", async () => {
+    const codec = msgpackCodec();
+    let sink: ClientSink | undefined;
+    const transport: ClientTransport = {
+      connect: async (next) => void (sink = next),
+      send(frame) {
+        const [, kind, id] = codec.decode(frame) as [number, number, number];
+        if (kind === 0) queueMicrotask(() => sink?.reply(codec.encode([1, 7, id])));
+      },
+      subscribe: () => {},
+      unsubscribe: () => {},
+      close: async () => {},
+    };
+    const client = new RpcClient({ transport, heartbeatToleranceMs: 0, timeoutMs: 60_000, logger: { warn: () => {}, error: () => {} } });
+    await client.start();
+    const error = await client.call("anything").catch((e: unknown) => e);
+    expect((error as RpcError).code).toBe("INTERNAL");
+    expect(client.inFlight).toBe(0);
+    await client.stop();
   });
 });

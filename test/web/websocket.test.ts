@@ -3,6 +3,7 @@
  * the token checked at the upgrade, the role checked per call and per subscription, and events
  * delivered per subscription. Real processes; the `ws` package is the WebSocket (Node 20).
  */
+import { MAX_PREFIXES_PER_BROWSER } from "../../web/relay.ts";
 import { randomBytes } from "node:crypto";
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from "vitest";
 import WebSocket from "ws";
@@ -196,6 +197,14 @@ describe("tradewire web: the WebSocket", () => {
     socket!.send(subscribeMessage("eTick."));
     socket!.send(subscribeMessage("")); // everything: not in the viewer's list
     expect(await done).toEqual({ code: 1008, reason: 'role viewer may not subscribe to ""' });
+  });
+
+  it("caps the prefixes one socket may hold, so one user cannot fill the door's upstream subscriber (1008)", async () => {
+    const { token } = await session("bob");
+    const { socket } = await upgrade(["tradewire", `bearer.${token}`]);
+    const done = closed(socket!);
+    for (let i = 0; i < MAX_PREFIXES_PER_BROWSER + 1; i++) socket!.send(subscribeMessage(`eTick.X${i}`));
+    expect(await done).toEqual({ code: 1008, reason: `at most ${MAX_PREFIXES_PER_BROWSER} topic prefixes per socket at this door` });
   });
 
   it("closes a socket that sends a message over the limit (1009)", async () => {

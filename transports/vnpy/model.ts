@@ -22,14 +22,18 @@ import { datetimeToEpochMs, epochMsToDatetime } from "./zoned-time.ts";
 // --- names ---------------------------------------------------------------------------------
 
 /** VeighNa attribute names that are not plain snake_case of ours. */
-const SNAKE_TO_CAMEL_EXCEPTIONS: Record<string, string> = {
+// Maps without a prototype: a name from the wire ("constructor", "toString") must find nothing.
+const SNAKE_TO_CAMEL_EXCEPTIONS: Record<string, string> = Object.assign(Object.create(null) as Record<string, string>, {
   vt_orderid: "vtOrderId",
   vt_tradeid: "vtTradeId",
   vt_positionid: "vtPositionId",
   vt_accountid: "vtAccountId",
   vt_quoteid: "vtQuoteId",
-};
-const CAMEL_TO_SNAKE_EXCEPTIONS = Object.fromEntries(Object.entries(SNAKE_TO_CAMEL_EXCEPTIONS).map(([s, c]) => [c, s]));
+});
+const CAMEL_TO_SNAKE_EXCEPTIONS: Record<string, string> = Object.assign(
+  Object.create(null) as Record<string, string>,
+  Object.fromEntries(Object.entries(SNAKE_TO_CAMEL_EXCEPTIONS).map(([s, c]) => [c, s])),
+);
 
 /** `bid_price_1` → `bidPrice1`, `get_all_contracts` → `getAllContracts`. */
 export function toCamel(snake: string): string {
@@ -163,7 +167,7 @@ function objectFromVnpy(obj: PyObject): { [key: string]: Plain } {
     if (key === "extra" || (DERIVED.has(key) && !(key in theirs))) continue;
     // A None field is left out: our objects mark "no value" by absence.
     if (v === null) continue;
-    out[theirs[key] ?? toCamel(key)] = fromVnpy(v);
+    out[(Object.hasOwn(theirs, key) ? theirs[key] : undefined) ?? toCamel(key)] = fromVnpy(v);
   }
   const extra = obj.state["extra"];
   if (isPyDict(extra)) {
@@ -244,7 +248,7 @@ function objectToVnpy(cls: VnpyObjectClass, o: Obj, options: ModelOptions, depth
   const state: PyDict = {};
   const used = new Set<string>();
   for (const [name, kind, dflt] of VNPY_FIELDS[cls]) {
-    const ours = vnpyToOurs[name] ?? toCamel(name);
+    const ours = (Object.hasOwn(vnpyToOurs, name) ? vnpyToOurs[name] : undefined) ?? toCamel(name);
     used.add(ours);
     if (name === "extra") continue;
     const v = o[ours];

@@ -460,9 +460,18 @@ function newObject(cls: Item, args: Item, kwargs: Item | undefined): PyObject {
   return new PyObject(cls.ref.name, Object.create(null) as PyDict);
 }
 
-/** BUILD: an allowed object's `__dict__` (a dict, or `(dict, None)` with slots). */
+/** Objects whose state a BUILD has set: Python writes one BUILD per object, never more. */
+const built = new WeakSet<PyObject>();
+
+/**
+ * BUILD: an allowed object's `__dict__` (a dict, or `(dict, None)` with slots). Once per object:
+ * repeating BUILD on a large memoised dict would copy it again each time (3 bytes of pickle for
+ * a whole dict's work).
+ */
 function build(target: Item, state: Item): void {
   if (!(target instanceof PyObject)) throw new PickleRefused("Pickle sets the state of something that is not an allowed object");
+  if (built.has(target)) throw new PickleRefused(`Pickle sets the state of one ${target.className} twice`);
+  built.add(target);
   let dict: Item = state;
   if (state instanceof Tuple && state.items.length === 2 && state.items[1] === null) dict = state.items[0]!;
   if (!isItemDict(dict)) throw new PickleRefused(`Pickle sets the state of ${target.className} to something other than a dict`);

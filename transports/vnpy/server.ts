@@ -19,6 +19,7 @@
  * Frames between this transport and the core are the core's; `codec` must be the RpcServer's.
  */
 import { msgpackCodec, type Codec } from "../../lib/codec.ts";
+import { DEFAULT_BUDGETS } from "../../lib/budgets.ts";
 import type { PeerId, ServerSink, ServerTransport } from "../../lib/transport.ts";
 import { checkEngineChoice, loadEngine, type EngineName, type EngineSocket } from "../zeromq/engine.ts";
 import { checkAddress, DEFAULTS, SERVER_BUDGET_DEFAULTS } from "../zeromq/options.ts";
@@ -107,7 +108,21 @@ interface Call {
 interface PeerState {
   busy: boolean;
   waiting: Call[];
+  /** Bytes of the calls in `waiting`. */
+  waitingBytes: number;
 }
+
+interface InFlight {
+  peer: PeerId;
+  route: Uint8Array[];
+  /** Answers the caller if the core never does (a request it dropped, a handler past its deadline). */
+  timer: ReturnType<typeof setTimeout>;
+}
+
+/** Bytes of calls waiting behind a busy one, per peer: a REQ client sends one at a time, so more is abuse. */
+const MAX_WAITING_BYTES_PER_PEER = 8 * 1024 * 1024;
+/** The same for all peers together. */
+const MAX_WAITING_BYTES = 64 * 1024 * 1024;
 
 const VERSION = 1;
 const KIND_REQUEST = 0;
@@ -123,7 +138,8 @@ export class VnpyServerTransport implements ServerTransport {
   readonly #codec: Codec;
   readonly #peers = new Map<PeerId, PeerState>();
   /** Call id → [peer, route]: the core answers by id. */
-  readonly #inFlight = new Map<number, { peer: PeerId; route: Uint8Array[] }>();
+  readonly #inFlight = new Map<number, InFlight>();
+  #waitingBytes = 0;
   #nextId = 1;
   #sink: ServerSink | undefined;
   #router: EngineSocket | undefined;
@@ -162,7 +178,7 @@ export class VnpyServerTransport implements ServerTransport {
       maxPrefixBytes: SERVER_BUDGET_DEFAULTS.maxPrefixBytes,
     };
     const base = {
-      maxMessageSize: (this.#options.limits?.maxBytes ?? 16 * 1024 * 1024) + 1024,
+      maxMessageSize: (this.#options.limits?.maxBytes ?? DEFAULT_BUDGETS.maxMessageBytes) + 1024,
       linger: 0,
       heartbeatInterval: DEFAULTS.serverHeartbeatInterval,
       heartbeatTimeout: DEFAULTS.serverHeartbeatInterval * 3,
@@ -222,6 +238,7 @@ export class VnpyServerTransport implements ServerTransport {
       return; // stream frames: never asked for on this wire
     }
     this.#inFlight.delete(id);
+    clearTimeout(call.timer);
     this.#send(peer, call.route, answer);
   }
 
@@ -255,6 +272,8 @@ export class VnpyServerTransport implements ServerTransport {
     this.#router?.close();
     this.#publisher?.close();
     this.#peers.clear();
+    this.#waitingBytes = 0;
+    for (const call of this.#inFlight.values()) clearTimeout(call.timer);
     this.#inFlight.clear();
   }
 
@@ -271,37 +290,62 @@ export class VnpyServerTransport implements ServerTransport {
       } catch {
         return; // closed
       }
-      const peer = hex(frames[0]!);
-      if (frames.length === 2 && frames[1]!.length === 0) {
-        this.#notified(peer);
-        continue;
+      try {
+        this.#take(frames);
+      } catch (error) {
+        // One bad request must never stop the loop that serves everyone.
+        this.#options.log?.(`A request could not be handled: ${messageOf(error)}`);
       }
-      // REQ envelope: [id, …hops, <empty>, body]
-      const delimiter = frames.findIndex((f, i) => i > 0 && f.length === 0);
-      if (delimiter < 0 || delimiter !== frames.length - 2) {
-        this.#counters.malformedDropped++;
-        continue;
-      }
-      const call: Call = { route: frames.slice(0, delimiter + 1), body: frames[delimiter + 1]! };
-      const state = this.#peers.get(peer) ?? { busy: false, waiting: [] };
-      this.#peers.set(peer, state);
-      if (state.busy) {
-        if (state.waiting.length >= (this.#options.maxQueuedCallsPerPeer ?? 8)) this.#counters.queueOverflow++;
-        else state.waiting.push(call);
-        continue;
-      }
-      this.#serve(peer, state, call);
     }
+  }
+
+  #take(frames: Uint8Array[]): void {
+    const peer = hex(frames[0]!);
+    if (frames.length === 2 && frames[1]!.length === 0) {
+      this.#notified(peer);
+      return;
+    }
+    // REQ envelope: [id, …hops, <empty>, body]
+    const delimiter = frames.findIndex((f, i) => i > 0 && f.length === 0);
+    if (delimiter < 0 || delimiter !== frames.length - 2) {
+      this.#counters.malformedDropped++;
+      return;
+    }
+    const call: Call = { route: frames.slice(0, delimiter + 1), body: frames[delimiter + 1]! };
+    const state = this.#peers.get(peer) ?? { busy: false, waiting: [], waitingBytes: 0 };
+    this.#peers.set(peer, state);
+    if (state.busy) {
+      const bytes = call.body.length;
+      if (
+        state.waiting.length >= (this.#options.maxQueuedCallsPerPeer ?? 8) ||
+        state.waitingBytes + bytes > MAX_WAITING_BYTES_PER_PEER ||
+        this.#waitingBytes + bytes > MAX_WAITING_BYTES
+      ) {
+        this.#counters.queueOverflow++;
+        return;
+      }
+      state.waiting.push(call);
+      state.waitingBytes += bytes;
+      this.#waitingBytes += bytes;
+      return;
+    }
+    this.#serve(peer, state, call);
   }
 
   /** `[routingId, <empty>]`: a peer connected, or (when we know it) left. */
   #notified(peer: PeerId): void {
-    if (!this.#peers.has(peer)) {
-      this.#peers.set(peer, { busy: false, waiting: [] });
+    const state = this.#peers.get(peer);
+    if (!state) {
+      this.#peers.set(peer, { busy: false, waiting: [], waitingBytes: 0 });
       return;
     }
     this.#peers.delete(peer);
-    for (const [id, call] of this.#inFlight) if (call.peer === peer) this.#inFlight.delete(id);
+    this.#waitingBytes -= state.waitingBytes;
+    for (const [id, call] of this.#inFlight) {
+      if (call.peer !== peer) continue;
+      clearTimeout(call.timer);
+      this.#inFlight.delete(id);
+    }
     try {
       this.#sink?.peerClosed?.(peer);
     } catch {
@@ -323,9 +367,31 @@ export class VnpyServerTransport implements ServerTransport {
       this.#send(peer, call.route, [false, `Refused: ${reason}`]);
       return;
     }
+    const timeoutMs = this.#options.callTimeoutMs ?? 30_000;
+    let frame: Uint8Array;
+    try {
+      frame = this.#codec.encode([VERSION, KIND_REQUEST, this.#nextId, name, args, timeoutMs, null]);
+    } catch (error) {
+      this.#counters.refused++;
+      this.#send(peer, call.route, [false, `Refused: the arguments cannot be carried: ${messageOf(error)}`]);
+      return;
+    }
+    if (frame.byteLength > DEFAULT_BUDGETS.maxMessageBytes) {
+      this.#counters.refused++;
+      this.#send(peer, call.route, [false, `Refused: a request of ${frame.byteLength} bytes exceeds ${DEFAULT_BUDGETS.maxMessageBytes}`]);
+      return;
+    }
     const id = this.#nextId++;
-    this.#inFlight.set(id, { peer, route: call.route });
-    const frame = this.#codec.encode([VERSION, KIND_REQUEST, id, name, args, this.#options.callTimeoutMs ?? 30_000, null]);
+    // The core answers every call it takes, but one it drops (stopping, over a budget it cannot
+    // answer) would leave this REQ peer waiting forever: answer it past the deadline.
+    const timer = setTimeout(() => {
+      const stuck = this.#inFlight.get(id);
+      if (!stuck) return;
+      this.#inFlight.delete(id);
+      this.#send(peer, stuck.route, [false, `No answer within ${timeoutMs} ms`]);
+    }, timeoutMs + 1_000);
+    (timer as { unref?: () => void }).unref?.();
+    this.#inFlight.set(id, { peer, route: call.route, timer });
     try {
       this.#sink!.request(frame, peer);
     } catch {
@@ -372,7 +438,10 @@ export class VnpyServerTransport implements ServerTransport {
     if (!state) return;
     state.busy = false;
     const next = state.waiting.shift();
-    if (next) this.#serve(peer, state, next);
+    if (!next) return;
+    state.waitingBytes -= next.body.length;
+    this.#waitingBytes -= next.body.length;
+    this.#serve(peer, state, next);
   }
 }
 
