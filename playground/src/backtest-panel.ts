@@ -211,7 +211,8 @@ export class BacktestPanel {
       autoSize: true,
       layout: { background: { type: ColorType.Solid, color: "transparent" }, textColor: "#9aa4b2", fontSize: 11, attributionLogo: false },
       grid: { vertLines: { color: "rgba(128,140,160,0.12)" }, horzLines: { color: "rgba(128,140,160,0.12)" } },
-      timeScale: { timeVisible: true, secondsVisible: false },
+      // A day is 1440 one-minute points: let a run fit the width (the default minimum spacing is 0.5 px).
+      timeScale: { timeVisible: true, secondsVisible: false, minBarSpacing: 0.01 },
       rightPriceScale: { borderVisible: false },
     } as const;
     const price = createChart(this.#priceBox, options);
