@@ -48,6 +48,7 @@ export class BacktestPanel {
   #runner: Remote<BacktestRunner> | undefined;
   #charts: Charts | undefined;
   #running = false;
+  #runs = 0;
 
   constructor() {
     const field = (label: string, input: HTMLElement) => h("label", { class: "bt-field" }, h("span", { class: "muted small" }, label), input);
@@ -142,7 +143,10 @@ export class BacktestPanel {
     } catch (error) {
       setText(this.#status, `Failed: ${error instanceof Error ? error.message : String(error)}`);
       this.element.dataset["state"] = "failed";
+      // The charts and tables of an earlier run would read as this one's.
+      this.#results.hidden = true;
     } finally {
+      this.element.dataset["runs"] = String(++this.#runs);
       this.#running = false;
       this.#run.disabled = false;
     }

@@ -83,4 +83,34 @@ describe("Backtest panel", () => {
     expect(await page.evaluate(() => document.activeElement?.id)).toBe("backtest-toggle");
     expect(playground.errors).toEqual([]);
   });
+
+  it("runs the edited strategy source, and says why a broken one failed", async () => {
+    await page.click("#backtest-toggle");
+    await page.click(".bt-code summary");
+    let runs = Number(await page.getAttribute(".bt-body", "data-runs"));
+    const runWith = async (source: string) => {
+      await page.fill("#bt-source", source);
+      await page.focus("#bt-source");
+      await page.keyboard.press("Control+Enter");
+      // Every run, done or failed, counts itself in data-runs when it ends.
+      await page.waitForFunction((n) => Number(document.querySelector(".bt-body")?.getAttribute("data-runs")) === n, runs + 1, { timeout: 60_000 });
+      runs += 1;
+      return (await page.textContent("#bt-status")) ?? "";
+    };
+    // Buy once, on the first bar with a price: one trade.
+    const status = await runWith(`export function Strategy() {
+  let done = false;
+  return { onBar(bar, ctx) { if (!done && ctx.lastTick) { done = true; void ctx.buy(ctx.lastTick.askPrice1 + 1, 1); } } };
+}`);
+    expect(status).toMatch(/ 1 trades in /);
+    expect(await page.getAttribute('.bt-stats tr[data-stat="total_trade_count"]', "data-value")).toBe("1");
+    expect(await page.locator(".bt-trades tbody tr").count()).toBe(1);
+    expect(await page.getAttribute("#bt-price", "data-markers")).toBe("1");
+    expect(await runWith("export class Strategy { constructor() { throw new Error('boom'); } }")).toBe("Failed: boom");
+    expect(await page.isHidden(".bt-results")).toBe(true);
+    await page.click('#backtest button:text-is("Reset source")');
+    expect(await page.inputValue("#bt-source")).toContain("export class Strategy");
+    await page.keyboard.press("Escape");
+    expect(playground.errors).toEqual([]);
+  });
 });
