@@ -4,6 +4,7 @@
  */
 import type { ConnectionState } from "../../lib/index.ts";
 import { setClass, setText } from "./dom.ts";
+import { BacktestPanel } from "./backtest-panel.ts";
 import { ExperimentView } from "./experiment-view.ts";
 import { FrameLoop } from "./frame-loop.ts";
 import { LearnPanel } from "./learn-panel.ts";
@@ -48,9 +49,12 @@ byId("experiment").append(experiment.element);
 byId("wire").append(wire.element);
 byId("sequence").append(sequence.element);
 byId("learn-body").append(learn.element);
+const backtest = new BacktestPanel();
+byId("backtest-body").append(backtest.element);
 market.mount();
 colours.apply();
 setUpLearnDrawer();
+setUpBacktest();
 
 // The instrument on show survives a replay; otherwise the first to arrive is shown.
 let wantedSymbol = "";
@@ -240,6 +244,23 @@ function setUpLearnDrawer(): void {
   byId("learn-close").addEventListener("click", () => open(false));
   document.addEventListener("keydown", (event) => {
     if (event.key === "Escape" && !drawer.hidden) open(false);
+  });
+}
+
+/** The Backtest panel: over the page (it has its own worker; the live session keeps running). */
+function setUpBacktest(): void {
+  const panel = byId("backtest");
+  const toggle = byId<HTMLButtonElement>("backtest-toggle");
+  const open = (on: boolean) => {
+    panel.hidden = !on;
+    toggle.setAttribute("aria-expanded", String(on));
+    if (on) panel.querySelector<HTMLElement>("#bt-run")?.focus();
+    else toggle.focus();
+  };
+  toggle.addEventListener("click", () => open(toggle.getAttribute("aria-expanded") !== "true"));
+  byId("backtest-close").addEventListener("click", () => open(false));
+  document.addEventListener("keydown", (event) => {
+    if (event.key === "Escape" && !panel.hidden) open(false);
   });
 }
 
