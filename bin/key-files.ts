@@ -102,3 +102,12 @@ export function writeKeyPair(dir: string, name: string, pair: { publicKey: strin
   }
   return { secretKeyFile, publicKeyFile };
 }
+
+/** The server's public key: --curve-server-key, --curve-server-key-file or TRADEWIRE_CURVE_SERVER_KEY. */
+export function serverPublicKey(values: Record<string, unknown>): string | undefined {
+  const key = values["curve-server-key"] as string | undefined;
+  const file = values["curve-server-key-file"] as string | undefined;
+  if (key !== undefined && file !== undefined) throw new UsageError("Give --curve-server-key or --curve-server-key-file, not both");
+  if (file !== undefined) return readPublicKeyFile(file, "--curve-server-key-file");
+  return key ?? (process.env.TRADEWIRE_CURVE_SERVER_KEY || undefined);
+}

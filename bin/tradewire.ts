@@ -13,7 +13,7 @@ import { curveKeyPair, zmqClient, zmqServer, type EngineName } from "../transpor
 import { parseCommandLine, UsageError, type OptionSpecs } from "./args.ts";
 import { serveDemo } from "./demo-service.ts";
 import { parseArgument } from "./json-arguments.ts";
-import { readPublicKeyFile, readSecretKeyFile, writeKeyPair } from "./key-files.ts";
+import { readSecretKeyFile, serverPublicKey, writeKeyPair } from "./key-files.ts";
 import { BACKTEST_HELP, BACKTEST_OPTIONS } from "./backtest-options.ts";
 import { serveSimulator } from "./sim-hook.ts";
 import { packageVersion } from "./version.ts";
@@ -314,14 +314,6 @@ async function vnpyWire(values: Record<string, unknown>, taken: string[]) {
   return { transport, fanInServer };
 }
 
-/** The server's public key: --curve-server-key, --curve-server-key-file or TRADEWIRE_CURVE_SERVER_KEY. */
-function serverPublicKey(values: Record<string, unknown>): string | undefined {
-  const key = values["curve-server-key"] as string | undefined;
-  const file = values["curve-server-key-file"] as string | undefined;
-  if (key !== undefined && file !== undefined) throw new UsageError("Give --curve-server-key or --curve-server-key-file, not both");
-  if (file !== undefined) return readPublicKeyFile(file, "--curve-server-key-file");
-  return key ?? (process.env.TRADEWIRE_CURVE_SERVER_KEY || undefined);
-}
 
 function clientTransport(values: Record<string, unknown>) {
   const serverKey = serverPublicKey(values);

@@ -6,7 +6,7 @@
 import { Buffer } from "node:buffer";
 import process from "node:process";
 import { parseCommandLine, UsageError, type OptionSpecs } from "./args.ts";
-import { readPublicKeyFile } from "./key-files.ts";
+import { serverPublicKey } from "./key-files.ts";
 import { packageVersion } from "./version.ts";
 import { deploymentFiles, loadDeployment, ROLES, saveUser, SetupError, type Role } from "../web/config.ts";
 import { hashPassword } from "../web/passwords.ts";
@@ -90,14 +90,6 @@ function origins(list: string | undefined): string[] {
     if (url.origin !== origin) throw new UsageError(`--cors-origin takes origins (scheme://host[:port], no path), got ${JSON.stringify(origin)}; did you mean ${url.origin}?`);
     return origin;
   });
-}
-
-function serverPublicKey(values: Record<string, unknown>): string | undefined {
-  const key = values["curve-server-key"] as string | undefined;
-  const file = values["curve-server-key-file"] as string | undefined;
-  if (key !== undefined && file !== undefined) throw new UsageError("Give --curve-server-key or --curve-server-key-file, not both");
-  if (file !== undefined) return readPublicKeyFile(file, "--curve-server-key-file");
-  return key ?? (process.env.TRADEWIRE_CURVE_SERVER_KEY || undefined);
 }
 
 /** One line from a terminal with echo off (raw mode), or undefined on Ctrl+C / Ctrl+D. */

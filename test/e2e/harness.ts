@@ -75,3 +75,11 @@ export async function openPlayground(viewport = { width: 1280, height: 800 }): P
 
 /** Where screenshots go: outside the repository, to be looked at after a run. */
 export const SCREENSHOTS = process.env["TRADEWIRE_SCREENSHOTS"] ?? join(tmpdir(), "tradewire-playground-screenshots");
+
+/** The playground opened and started: its page has said it is ready. */
+export async function openReadyPlayground(viewport?: { width: number; height: number }): Promise<Playground> {
+  const playground = await openPlayground(viewport);
+  await playground.page.goto(playground.url);
+  await playground.page.waitForSelector("body[data-ready]", { timeout: 30_000 });
+  return playground;
+}

@@ -7,16 +7,14 @@ import { mkdirSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { Page } from "playwright-core";
-import { openPlayground, SCREENSHOTS, type Playground } from "./harness.ts";
+import { openReadyPlayground, SCREENSHOTS, type Playground } from "./harness.ts";
 
 let playground: Playground;
 let page: Page;
 
 beforeAll(async () => {
-  playground = await openPlayground();
+  playground = await openReadyPlayground();
   page = playground.page;
-  await page.goto(playground.url);
-  await page.waitForSelector("body[data-ready]", { timeout: 30_000 });
 }, 120_000);
 
 afterAll(async () => {
