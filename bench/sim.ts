@@ -125,10 +125,9 @@ function matchingDeep(n: number): BenchRow {
   return row("sim matching deep book", "orders/s", ours.perSecond, naive.perSecond, "naive array-per-level book, same stream");
 }
 
-function runBook(ops: Op[]): number {
+/** The op stream through our book; `onFill` hears each fill (maker, lots). */
+function replayOnBook(ops: Op[], onFill: (maker: unknown, lots: number) => void): void {
   const book = new OrderBook<null>();
-  let fills = 0;
-  const onFill = () => void fills++;
   for (const op of ops) {
     if (op.kind === "cancel") book.remove(op.id);
     else if (op.kind === "market") book.take(op.side, op.side === 1 ? Infinity : -Infinity, op.lots, op.owner, onFill);
@@ -138,6 +137,11 @@ function runBook(ops: Op[]): number {
       if (left > 0 && !r.selfTrade) book.add(op.id, op.owner, op.side, op.price, left, null);
     }
   }
+}
+
+function runBook(ops: Op[]): number {
+  let fills = 0;
+  replayOnBook(ops, () => void fills++);
   return fills;
 }
 
@@ -216,18 +220,8 @@ function matchingMixed(n: number): BenchRow {
 
 /** Total lots traded by the stream through our book (self-trade prevention: the taker's remainder goes). */
 function lotsThroughBook(ops: Op[]): number {
-  const book = new OrderBook<null>();
   let lots = 0;
-  const onFill = (_m: unknown, q: number) => void (lots += q);
-  for (const op of ops) {
-    if (op.kind === "cancel") book.remove(op.id);
-    else if (op.kind === "market") book.take(op.side, op.side === 1 ? Infinity : -Infinity, op.lots, op.owner, onFill);
-    else {
-      const r = book.take(op.side, op.price, op.lots, op.owner, onFill);
-      const left = op.lots - r.filled;
-      if (left > 0 && !r.selfTrade) book.add(op.id, op.owner, op.side, op.price, left, null);
-    }
-  }
+  replayOnBook(ops, (_maker, q) => void (lots += q));
   return lots;
 }
 
