@@ -3,12 +3,16 @@
  * number of hashes at once), tokens, and the per-role allow-lists of RPC functions and topic
  * prefixes from web.json. REST routes and WebSocket calls ask the same `Auth`.
  */
+import { Holdings } from "./accounts.ts";
 import type { Role, WebConfig } from "./config.ts";
 import { LoginLimiter, type LoginLimiterOptions } from "./login-limiter.ts";
 import { HashGate, verifyPassword } from "./passwords.ts";
-import { Tokens, type Session } from "./tokens.ts";
+import { Tokens, type Session as TokenSession } from "./tokens.ts";
 
-export type { Session };
+/** A logged-in user: the token's name and expiry, with the role and accounts web.json gives it. */
+export interface Session extends TokenSession {
+  holdings: Holdings;
+}
 
 export type LoginResult =
   | { ok: true; token: string; exp: number; role: Role }
@@ -30,9 +34,12 @@ export class Auth {
   readonly #limiter: LoginLimiter;
   readonly #gate = new HashGate();
   readonly #log: (line: string) => void;
+  /** User → the accounts it holds, made once: users with equal holdings share one object's key. */
+  readonly #holdings = new Map<string, Holdings>();
 
   constructor(options: AuthOptions) {
     this.#config = options.config;
+    for (const [user, record] of Object.entries(options.config.users)) this.#holdings.set(user, new Holdings(record.accounts));
     this.#tokens = new Tokens(options.secret, options.tokenTtlSeconds);
     this.#limiter = new LoginLimiter(options.limits);
     this.#log = options.log ?? (() => {});
@@ -61,9 +68,16 @@ export class Auth {
     return { ok: true, token, exp, role: record.role };
   }
 
+  /** Every distinct holding of the configured users (the door serves each group of users apart). */
+  get holdingGroups(): Holdings[] {
+    const groups = new Map<string, Holdings>();
+    for (const holdings of this.#holdings.values()) if (!groups.has(holdings.key)) groups.set(holdings.key, holdings);
+    return [...groups.values()];
+  }
+
   /**
-   * The session of a token, with the role web.json gives the user now (a user removed or
-   * demoted since the token was issued gets what the file says), or why not.
+   * The session of a token, with the role and accounts web.json gives the user now (a user
+   * removed or demoted since the token was issued gets what the file says), or why not.
    */
   async authenticate(token: string | undefined): Promise<Session | { problem: string }> {
     if (!token) return { problem: "No token: log in with POST /token and send Authorization: Bearer TOKEN" };
@@ -71,7 +85,7 @@ export class Auth {
     if ("problem" in result) return result;
     const record = Object.hasOwn(this.#config.users, result.user) ? this.#config.users[result.user] : undefined;
     if (!record) return { problem: "Unknown user" };
-    return { ...result, role: record.role };
+    return { ...result, role: record.role, holdings: this.#holdings.get(result.user) ?? new Holdings() };
   }
 
   mayCall(role: Role, fn: string): boolean {

@@ -1,6 +1,6 @@
 /**
- * The web door's deployment folder: `web.json` (users with their password hashes and roles, and
- * the functions and topics each role may use) and `secret` (the token signing key). Both are
+ * The web door's deployment folder: `web.json` (users with their password hashes, roles and
+ * accounts, and the functions and topics each role may use) and `secret` (the token signing key). Both are
  * created with mode 0600 in a folder of mode 0700, and refused when group or others may open
  * them, as ssh refuses a private key. There is no default user, password or secret: a folder
  * without them is refused with the command that makes them.
@@ -14,6 +14,7 @@ import { homedir } from "node:os";
 import { join } from "node:path";
 import process from "node:process";
 import * as v from "valibot";
+import { ACCOUNT_NAME, EVERY_ACCOUNT } from "./accounts.ts";
 
 export const ROLES = ["viewer", "trader"] as const;
 export type Role = (typeof ROLES)[number];
@@ -26,6 +27,12 @@ export interface RolePolicy {
 
 export interface UserRecord {
   role: Role;
+  /**
+   * The accounts whose orders, trades, positions and balances the user sees (and, a trader,
+   * trades): gateway names as the service names them (`SIM`), or `"*"` for every account.
+   * None (or absent): market data only. See accounts.ts.
+   */
+  accounts?: string[];
   /** `scrypt$N$r$p$salt$hash` (base64url); see passwords.ts. */
   password: string;
 }
@@ -61,9 +68,25 @@ const configSchema = v.object({
   roles: v.object({ viewer: policySchema, trader: policySchema }),
   users: v.record(
     v.pipe(v.string(), v.regex(USER_NAME, "Not a valid user name")),
-    v.object({ role: v.picklist(ROLES, "Unknown role"), password: v.pipe(v.string(), v.startsWith("scrypt$")) }),
+    v.object({
+      role: v.picklist(ROLES, "Unknown role"),
+      accounts: v.optional(v.array(v.pipe(v.string(), v.check(isAccountName, "Not a gateway name or \"*\"")))),
+      password: v.pipe(v.string(), v.startsWith("scrypt$")),
+    }),
   ),
 });
+
+function isAccountName(name: string): boolean {
+  return name === EVERY_ACCOUNT || ACCOUNT_NAME.test(name);
+}
+
+/** `SIM,SIM2` → the names, each checked; `*` for every account. */
+export function parseAccounts(list: string): string[] {
+  const names = list.split(",").map((name) => name.trim()).filter((name) => name !== "");
+  const bad = names.find((name) => !isAccountName(name));
+  if (bad !== undefined) throw new SetupError(`An account is a gateway name (1 to 64 characters, no spaces) or * for every account, got ${JSON.stringify(bad)}`);
+  return [...new Set(names)];
+}
 
 /** The deployment is not set up: the message says which command sets it up. */
 export class SetupError extends Error {
@@ -88,7 +111,7 @@ function quoted(path: string): string {
 
 /** How to make the first user, in the words a person types. */
 function adduserHint(files: DeploymentFiles): string {
-  return `make one with: tradewire web adduser NAME --role trader --dir ${quoted(files.dir)} (the password is read from the terminal or standard input)`;
+  return `make one with: tradewire web adduser NAME --role trader --account GATEWAY --dir ${quoted(files.dir)} (the password is read from the terminal or standard input)`;
 }
 
 /** Text of a file readable by its owner only; undefined when it does not exist. */
@@ -169,14 +192,19 @@ export function loadDeployment(files: DeploymentFiles): { config: WebConfig; sec
 
 /**
  * Add or replace a user, creating the folder (0700), web.json (0600, with the default roles)
- * and the signing secret (0600, 32 random bytes) when missing. Returns whether the secret was made.
+ * and the signing secret (0600, 32 random bytes) when missing. A user replaced without
+ * `accounts` keeps the accounts it had (a new password does not take them away). Returns
+ * whether the secret was made, and the accounts the user now holds.
  */
-export function saveUser(files: DeploymentFiles, name: string, user: UserRecord): { createdSecret: boolean; replaced: boolean } {
+export function saveUser(files: DeploymentFiles, name: string, user: UserRecord): { createdSecret: boolean; replaced: boolean; accounts: string[] } {
   if (!USER_NAME.test(name)) throw new SetupError(`A user name is 1 to 64 letters, digits and _ . @ - (not starting with . @ -), got ${JSON.stringify(name)}`);
+  const bad = user.accounts?.find((account) => !isAccountName(account));
+  if (bad !== undefined) throw new SetupError(`An account is a gateway name (1 to 64 characters, no spaces) or * for every account, got ${JSON.stringify(bad)}`);
   mkdirSync(files.dir, { recursive: true, mode: 0o700 });
   const config: WebConfig = existsSync(files.config) ? readConfig(files) : { roles: DEFAULT_ROLES, users: {} };
   const replaced = Object.hasOwn(config.users, name);
-  config.users[name] = user;
+  const accounts = user.accounts ?? (replaced ? config.users[name]!.accounts : undefined) ?? [];
+  config.users[name] = { role: user.role, accounts, password: user.password };
   writePrivate(files.config, `${JSON.stringify(config, null, 2)}\n`);
   let createdSecret = false;
   if (readPrivate(files.secret) === undefined) {
@@ -188,5 +216,5 @@ export function saveUser(files: DeploymentFiles, name: string, user: UserRecord)
     }
     createdSecret = true;
   }
-  return { createdSecret, replaced };
+  return { createdSecret, replaced, accounts };
 }

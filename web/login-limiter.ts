@@ -1,15 +1,17 @@
 /**
  * Login attempts counted per user name and per remote address in fixed windows: past a limit
  * further attempts are refused (429, with when to retry) before any password is hashed. The
- * tables are bounded: an attacker cycling names or addresses evicts the oldest entries, never
- * grows memory.
+ * tables are bounded: every window has the same length, so a table's insertion order is its
+ * expiry order and expired windows are dropped from its front as attempts come (no timer);
+ * past `maxKeys` live windows the oldest is forgotten, so an attacker cycling names or
+ * addresses never grows memory (at worst it makes the door forget the oldest counts).
  */
 
 export interface LimitOptions {
   /** Attempts allowed per window. */
   limit: number;
   windowMs: number;
-  /** Keys remembered at most; the oldest window is forgotten first. Default 10 000. */
+  /** Keys remembered at most; past it the oldest window is forgotten first. Default 10 000. */
   maxKeys?: number;
 }
 
@@ -19,15 +21,25 @@ class Windows {
 
   constructor(readonly options: LimitOptions) {
     this.#maxKeys = options.maxKeys ?? 10_000;
+    if (!(this.#maxKeys >= 1)) throw new RangeError(`maxKeys must be at least 1, got ${options.maxKeys}`);
+  }
+
+  get size(): number {
+    return this.#entries.size;
+  }
+
+  /** Drop expired windows: they sit at the front (a window is re-added at the back when renewed). */
+  #expire(now: number): void {
+    for (const [key, entry] of this.#entries) {
+      if (entry.resetAt > now) return;
+      this.#entries.delete(key);
+    }
   }
 
   /** Milliseconds until `key` may try again, or 0 when it may now (and this attempt is counted). */
   take(key: string, now: number): number {
+    this.#expire(now);
     let entry = this.#entries.get(key);
-    if (entry && entry.resetAt <= now) {
-      this.#entries.delete(key);
-      entry = undefined;
-    }
     if (!entry) {
       if (this.#entries.size >= this.#maxKeys) {
         const oldest = this.#entries.keys().next().value;
@@ -82,6 +94,11 @@ export class LoginLimiter {
     if (byAddress > 0) return Math.ceil(byAddress / 1000);
     const byUser = this.#users.take(user.toLowerCase(), now);
     return Math.ceil(byUser / 1000);
+  }
+
+  /** Windows remembered now, per table: bounded by each table's `maxKeys`. */
+  get size(): { users: number; addresses: number } {
+    return { users: this.#users.size, addresses: this.#addresses.size };
   }
 
   /** A successful login clears the user's count of failures and gives the address its attempt back. */

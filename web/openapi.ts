@@ -5,7 +5,7 @@
  */
 import { toJsonSchema, type ConversionConfig } from "@valibot/to-json-schema";
 import type * as v from "valibot";
-import { HistoryQuerySchema, LoginSchema, OrderRequestSchema, VtOrderIdSchema, VtSymbolSchema } from "./schemas.ts";
+import { HistoryQuerySchema, LoginSchema, RestOrderSchema, VtOrderIdSchema, VtSymbolSchema } from "./schemas.ts";
 
 // Checks with no JSON Schema equivalent (the exchange lookup) are left out of the document, not refused.
 const CONVERT: ConversionConfig = { errorMode: "ignore", target: "draft-2020-12" };
@@ -56,7 +56,7 @@ export function openApiDocument(version: string): Record<string, unknown> {
           properties: { error: { type: "object", required: ["code", "message"], properties: { code: { type: "string" }, message: { type: "string" } } } },
         },
         Login: schema(LoginSchema),
-        OrderRequest: schema(OrderRequestSchema),
+        OrderRequest: schema(RestOrderSchema),
       },
     },
     paths: {
@@ -89,37 +89,41 @@ export function openApiDocument(version: string): Record<string, unknown> {
       },
       "/tick": get("Latest tick of every subscribed symbol", "getAllTicks", list("TickData")),
       "/order": {
-        ...get("Every order", "getAllOrders", list("OrderData")),
+        ...get("Your accounts' orders", "getAllOrders", list("OrderData")),
         post: {
           summary: "Send an order",
-          description: "Calls `sendOrder`. A well-formed order the exchange refuses is returned as REJECTED with a reason (see GET /order).",
+          description: "Calls `sendOrder` for one of your accounts: the one named by `gatewayName`, or the only one you hold. " +
+            "A well-formed order the exchange refuses is returned as REJECTED with a reason (see GET /order).",
           security: [{ bearer: [] }],
           requestBody: { required: true, ...json({ $ref: "#/components/schemas/OrderRequest" }) },
           responses: {
+            ...authFailures,
             200: { description: "Sent", ...json({ type: "object", properties: { vtOrderId: { type: "string" } } }) },
-            400: { description: "Bad JSON or fields", ...json(error) },
+            400: { description: "Bad JSON or fields, or no account named when you hold several", ...json(error) },
+            403: { description: "Your role may not send orders, or the account is not yours", ...json(error) },
             404: { description: "Unknown symbol", ...json(error) },
             413: { description: "Body too large", ...json(error) },
-            ...authFailures,
           },
         },
       },
       "/order/{vtOrderId}": {
         delete: {
           summary: "Cancel an order",
-          description: "Calls `cancelOrder`. A cancel the exchange refuses (the order is final) is `accepted: false` with a reason.",
+          description: "Calls `cancelOrder`. A cancel the exchange refuses (the order is final) is `accepted: false` with a reason. " +
+            "An order that is not among your accounts' orders is 403, whether or not it exists.",
           security: [{ bearer: [] }],
           parameters: [{ name: "vtOrderId", in: "path", required: true, schema: schema(VtOrderIdSchema) }],
           responses: {
-            200: { description: "The exchange's answer", ...json({ type: "object", properties: { accepted: { type: "boolean" }, reason: { type: "string" } } }) },
-            404: { description: "Unknown order", ...json(error) },
             ...authFailures,
+            200: { description: "The exchange's answer", ...json({ type: "object", properties: { accepted: { type: "boolean" }, reason: { type: "string" } } }) },
+            403: { description: "Your role may not cancel, or the order is not among your accounts' orders", ...json(error) },
+            404: { description: "Unknown order (for a user holding every account)", ...json(error) },
           },
         },
       },
-      "/trade": get("Every trade", "getAllTrades", list("TradeData")),
-      "/position": get("Every position", "getAllPositions", list("PositionData")),
-      "/account": get("Every account", "getAllAccounts", list("AccountData")),
+      "/trade": get("Your accounts' trades", "getAllTrades", list("TradeData")),
+      "/position": get("Your accounts' positions", "getAllPositions", list("PositionData")),
+      "/account": get("Your accounts", "getAllAccounts", list("AccountData")),
       "/contract": get("Every contract", "getAllContracts", list("ContractData")),
       "/history": {
         get: {

@@ -2,26 +2,41 @@
  * The WebSocket side of the web door: tradewire's own two channels, so a browser `RpcClient`
  * with `websocketClient(url)` talks to the deployment as a strategy does over ZeroMQ.
  *
- * The bridge is an `RpcServer` (on `websocketServer()`, with its budgets) towards browsers and an
- * `RpcClient` upstream. Each RPC function of the service is registered here as a handler that
- * checks the caller's role, validates the arguments and forwards the call. Topics: a browser's
- * subscription is checked against its role's prefixes before the transport sees it, and the
- * bridge subscribes upstream only to prefixes some browser holds (counted, dropped with the last
- * one), republishing each upstream event once; the transport delivers it only to the sockets
- * whose prefixes match. Local topics: `$tw.` (the bridge's own heartbeats) and `web.` (the
- * bridge's word on the upstream link, `web.upstream`) never go upstream. When the service
+ * Towards browsers the bridge is one `RpcServer` (on its own `websocketServer()`, with its
+ * budgets) per group of users holding the same accounts (accounts.ts), and upstream one
+ * `RpcClient`. Each group's server numbers only the events its users may see, so a browser's
+ * gap detection, heartbeats and `$tw.streams` snapshots hold its own accounts' streams only:
+ * nobody sees a jump for someone else's orders, or learns that they exist.
+ *
+ * Calls: each RPC function of the service is registered as a handler that checks the caller's
+ * role, validates the arguments and forwards the call as the user's accounts allow
+ * (owned-calls.ts). Topics: a browser's subscription is checked against its role's prefixes
+ * before the transport sees it, and the bridge subscribes upstream only to prefixes some browser
+ * holds (counted, dropped with the last one), republishing each upstream event once into each
+ * group that may see it (market data: every group; orders, trades, positions, accounts and logs:
+ * the groups holding their gateway); each group's transport delivers it only to the sockets
+ * whose prefixes match. Local topics: `$tw.` (heartbeats) and `web.` (the bridge's word on the
+ * upstream link, `web.upstream`) never go upstream.
+ *
+ * Losses upstream reach browsers as losses: a gap the upstream client reports (and an upstream
+ * outage) skips as many sequence numbers of that stream in each group that follows it, so a
+ * browser's client reports a gap of its own and an RpcGateway there reloads. When the service
  * restarts, the browser side restarts too (a new epoch), so browser gateways reload.
  */
 import * as v from "valibot";
-import { RpcError, RpcServer, type CallContext, type Logger, type PeerId, type RpcClient } from "../lib/index.ts";
+import { DEFAULT_BUDGETS, RpcError, RpcServer, type CallContext, type Logger, type PeerId, type RpcClient, type ServerTransport } from "../lib/index.ts";
 import { publishOptions } from "../sim/rpc-service.ts";
 import { websocketServer, type WebSocketLike, type WebSocketServerOptions, type WebSocketServerTransport } from "../transports/websocket.ts";
+import { Holdings } from "./accounts.ts";
 import type { Auth, Session } from "./auth.ts";
+import { callOwned } from "./owned-calls.ts";
 import { FUNCTION_INPUTS, issuesText } from "./schemas.ts";
 
 /** Topics of the bridge itself. */
 export const UPSTREAM_TOPIC = "web.upstream";
 const LOCAL_PREFIXES = ["$", "web."];
+/** Most sequence numbers one upstream gap skips on a stream (the count a browser is told is at most this). */
+export const MAX_SKIPPED_PER_GAP = 10_000;
 /** The longest timer Node and browsers keep. */
 const MAX_TIMER_MS = 2 ** 31 - 1;
 /**
@@ -40,7 +55,10 @@ export interface RelayOptions {
   upstream: RpcClient;
   /** Largest frame a browser may send or be sent. Default 1 MiB. */
   maxMessageBytes?: number;
-  /** The WebSocket server's budgets (connections, queues, subscriptions…). */
+  /**
+   * The WebSocket budgets: connections in all and per address count every socket of the door;
+   * the queue and subscription budgets hold per group of users with the same accounts.
+   */
   websocket?: Omit<WebSocketServerOptions, "maxMessageBytes">;
   /** Deadline of a forwarded call, at most. Default 10 000 ms. */
   callTimeoutMs?: number;
@@ -49,8 +67,49 @@ export interface RelayOptions {
 
 interface Peer {
   session: Session;
+  address: string | undefined;
   topics: Set<string>;
   expiry: ReturnType<typeof setTimeout> | undefined;
+}
+
+/** The browsers of users holding the same accounts, with the server that numbers their events. */
+interface Audience {
+  readonly holdings: Holdings;
+  readonly transport: WebSocketServerTransport;
+  readonly server: RpcServer;
+  readonly peers: Map<PeerId, Peer>;
+  /** Skip sequence numbers: publish while muted numbers an event and sends nothing. */
+  skip(stream: string, count: number): void;
+}
+
+/**
+ * `inner` as the RpcServer's transport, with a mute: what the server publishes while muted is
+ * numbered (RpcServer.publish counts it) but not sent, which is how a gap is made for browsers
+ * with RpcServer's own API.
+ */
+function muteable(inner: WebSocketServerTransport): { transport: ServerTransport; muted<T>(run: () => T): T } {
+  let muted = false;
+  return {
+    transport: {
+      listen: (sink) => inner.listen(sink),
+      reply: (peer, frame) => inner.reply(peer, frame),
+      publish: (topic, frame, latestValue) => {
+        if (!muted) inner.publish(topic, frame, latestValue);
+      },
+      close: () => inner.close(),
+      get stats() {
+        return inner.stats;
+      },
+    },
+    muted(run) {
+      muted = true;
+      try {
+        return run();
+      } finally {
+        muted = false;
+      }
+    },
+  };
 }
 
 function isLocal(prefix: string): boolean {
@@ -65,32 +124,43 @@ function bytesOf(data: unknown): Uint8Array | undefined {
 }
 
 export class WebSocketRelay {
-  readonly transport: WebSocketServerTransport;
-  readonly server: RpcServer;
   readonly #auth: Auth;
   readonly #upstream: RpcClient;
   readonly #callTimeoutMs: number;
-  readonly #peers = new Map<PeerId, Peer>();
+  readonly #maxConnections: number;
+  readonly #maxPerAddress: number;
+  /** Holdings key → the group's browsers and server. */
+  readonly #audiences = new Map<string, Audience>();
   /** Upstream prefix → how many browsers hold it, and what undoes the upstream subscription. */
   readonly #relayed = new Map<string, { holders: number; off: () => void }>();
+  readonly #perAddress = new Map<string, number>();
   readonly #listeners: Array<() => void> = [];
+  #upstreamLost = false;
 
   constructor(options: RelayOptions) {
     const maxMessageBytes = options.maxMessageBytes ?? 1 << 20;
     this.#auth = options.auth;
     this.#upstream = options.upstream;
     this.#callTimeoutMs = options.callTimeoutMs ?? 10_000;
-    this.transport = websocketServer({ ...options.websocket, maxMessageBytes });
-    this.server = new RpcServer({ transport: this.transport, maxMessageBytes, ...(options.logger ? { logger: options.logger } : {}) });
-    for (const fn of Object.keys(FUNCTION_INPUTS)) this.server.register(fn, (...args: unknown[]) => this.#forward(fn, args));
-    this.server.register("webStatus", (ctx: CallContext) => {
-      const peer = this.#peers.get(ctx.peer);
-      return { upstream: this.#upstream.state, user: peer?.session.user ?? null, role: peer?.session.role ?? null };
-    });
-    const tell = (state: string, reason?: string) => this.#publish(UPSTREAM_TOPIC, { state, ...(reason ? { reason } : {}) });
+    this.#maxConnections = options.websocket?.maxConnections ?? DEFAULT_BUDGETS.maxConnections;
+    this.#maxPerAddress = options.websocket?.maxConnectionsPerAddress ?? DEFAULT_BUDGETS.maxConnectionsPerAddress;
+    const groups = options.auth.holdingGroups;
+    for (const holdings of groups.length > 0 ? groups : [new Holdings()]) {
+      this.#audiences.set(holdings.key, this.#audience(holdings, maxMessageBytes, options));
+    }
+    const tell = (state: string, reason?: string) => this.#publishAll(UPSTREAM_TOPIC, { state, ...(reason ? { reason } : {}) });
     this.#listeners.push(
-      this.#upstream.on("connected", () => tell("connected")),
-      this.#upstream.on("disconnected", (reason) => tell("disconnected", reason)),
+      this.#upstream.on("connected", () => {
+        tell("connected");
+        // What was published while the link was down is gone: every prefix followed may have lost events.
+        if (this.#upstreamLost) for (const prefix of this.#relayed.keys()) this.#passGap(prefix, undefined);
+        this.#upstreamLost = false;
+      }),
+      this.#upstream.on("disconnected", (reason) => {
+        this.#upstreamLost = true;
+        tell("disconnected", reason);
+      }),
+      this.#upstream.on("gap", ({ stream, missed }) => this.#passGap(stream, missed)),
       this.#upstream.on("restart", () => {
         tell("restarted");
         void this.#renew();
@@ -98,41 +168,92 @@ export class WebSocketRelay {
     );
   }
 
+  #audience(holdings: Holdings, maxMessageBytes: number, options: RelayOptions): Audience {
+    const inner = websocketServer({ ...options.websocket, maxMessageBytes });
+    const { transport, muted } = muteable(inner);
+    const server = new RpcServer({ transport, maxMessageBytes, ...(options.logger ? { logger: options.logger } : {}) });
+    const peers = new Map<PeerId, Peer>();
+    const audience: Audience = {
+      holdings,
+      transport: inner,
+      server,
+      peers,
+      skip(stream, count) {
+        const numbering = stream.startsWith("eTick.") ? { latestValue: true } : undefined;
+        muted(() => {
+          for (let i = 0; i < count; i++) server.publish(stream, null, numbering);
+        });
+      },
+    };
+    for (const fn of Object.keys(FUNCTION_INPUTS)) server.register(fn, (...args: unknown[]) => this.#forward(audience, fn, args));
+    server.register("webStatus", (ctx: CallContext) => {
+      const peer = peers.get(ctx.peer);
+      const accounts = holdings.all ? ["*"] : [...holdings.names];
+      return { upstream: this.#upstream.state, user: peer?.session.user ?? null, role: peer?.session.role ?? null, accounts };
+    });
+    return audience;
+  }
+
   /**
    * The service restarted: what browsers hold (orders, trades, positions) came from its previous
-   * run. Restarting the browser-side server gives it a new epoch, so each browser client sees a
-   * restart too (an RpcGateway reloads its state); their sockets are closed (1001) and they
-   * reconnect by themselves, with their tokens. Upstream gaps are not passed on this way (see
-   * the README): a core change would let the relay forward them.
+   * run. Restarting the browser-side servers gives them a new epoch, so each browser client sees
+   * a restart too (an RpcGateway reloads its state); their sockets are closed (1001) and they
+   * reconnect by themselves, with their tokens.
    */
   async #renew(): Promise<void> {
-    if (!this.server.running) return;
-    try {
-      await this.server.stop();
-      if (this.#listeners.length > 0) await this.server.start(); // not if the relay stopped meanwhile
-    } catch {
-      // start() failing leaves the door without a WebSocket side; its REST side is unaffected
+    await Promise.all(
+      [...this.#audiences.values()].map(async ({ server }) => {
+        if (!server.running) return;
+        try {
+          await server.stop();
+          if (this.#listeners.length > 0) await server.start(); // not if the relay stopped meanwhile
+        } catch {
+          // start() failing leaves that group without a WebSocket side; REST is unaffected
+        }
+      }),
+    );
+  }
+
+  /**
+   * Events of `stream` were lost upstream (`missed` of them, or an unknown number): each group
+   * that follows the stream skips as many sequence numbers of it, so its browsers' clients see
+   * the jump (at once in the next heartbeat, which announces the stream) and report a gap.
+   */
+  #passGap(stream: string, missed: number | undefined): void {
+    const count = Math.min(Math.max(missed ?? 1, 1), MAX_SKIPPED_PER_GAP);
+    for (const audience of this.#audiences.values()) {
+      if (audience.peers.size === 0 || !audience.server.running || !audience.holdings.mayFollow(stream)) continue;
+      try {
+        audience.skip(stream, count);
+      } catch {
+        // A stream name the server refuses ($tw.): nothing of ours to tell
+      }
     }
   }
 
   /** What the socket library must be told as its message limit (ws: `maxPayload`). */
   get maxPayload(): number {
-    return this.transport.maxPayload;
+    return this.#audiences.values().next().value!.transport.maxPayload;
   }
 
   get connections(): number {
-    return this.#peers.size;
+    let count = 0;
+    for (const audience of this.#audiences.values()) count += audience.peers.size;
+    return count;
   }
 
   async start(): Promise<void> {
-    await this.server.start();
+    await Promise.all([...this.#audiences.values()].map(({ server }) => server.start()));
   }
 
   async stop(): Promise<void> {
     for (const off of this.#listeners.splice(0)) off();
-    await this.server.stop();
-    for (const peer of this.#peers.values()) clearTimeout(peer.expiry);
-    this.#peers.clear();
+    await Promise.all([...this.#audiences.values()].map(({ server }) => server.stop()));
+    for (const audience of this.#audiences.values()) {
+      for (const peer of audience.peers.values()) clearTimeout(peer.expiry);
+      audience.peers.clear();
+    }
+    this.#perAddress.clear();
     for (const { off } of this.#relayed.values()) off();
     this.#relayed.clear();
   }
@@ -143,17 +264,29 @@ export class WebSocketRelay {
    * a client that reconnects with a fresh token goes on.
    */
   accept(socket: WebSocketLike, info: { address?: string | undefined; session: Session }): PeerId | undefined {
+    const audience = this.#audiences.get(info.session.holdings.key);
+    if (!audience) {
+      socket.close(1011, "no group for this user's accounts: restart the door after editing web.json");
+      return undefined;
+    }
+    // The door's connection budgets count every group's sockets.
+    const { address } = info;
+    if (this.connections >= this.#maxConnections) return void socket.close(1013, "too many connections");
+    if (address !== undefined && (this.#perAddress.get(address) ?? 0) >= this.#maxPerAddress) {
+      return void socket.close(1013, "too many connections from this address");
+    }
     let id: PeerId | undefined;
-    const peerState: Peer = { session: info.session, topics: new Set(), expiry: undefined };
-    const guarded = this.#guard(socket, () => id);
-    id = this.transport.accept(guarded, { address: info.address });
+    const peerState: Peer = { session: info.session, address, topics: new Set(), expiry: undefined };
+    const guarded = this.#guard(socket, () => (id === undefined ? undefined : audience.peers.get(id)));
+    id = audience.transport.accept(guarded, { address });
     if (id === undefined) return undefined;
     const peerId = id;
-    this.#peers.set(peerId, peerState);
+    audience.peers.set(peerId, peerState);
+    if (address !== undefined) this.#perAddress.set(address, (this.#perAddress.get(address) ?? 0) + 1);
     const left = Math.min(info.session.exp * 1000 - Date.now(), MAX_TIMER_MS);
     peerState.expiry = setTimeout(() => socket.close(1008, "token expired"), Math.max(left, 0));
     (peerState.expiry as { unref?: () => void }).unref?.();
-    socket.addEventListener("close", () => this.#forget(peerId));
+    socket.addEventListener("close", () => this.#forget(audience, peerId));
     return peerId;
   }
 
@@ -163,7 +296,7 @@ export class WebSocketRelay {
    * counted for the upstream subscription. Everything else passes through untouched (the
    * transport reads the `ws` socket's own limits through it too).
    */
-  #guard(socket: WebSocketLike, peerId: () => PeerId | undefined): WebSocketLike {
+  #guard(socket: WebSocketLike, peerOf: () => Peer | undefined): WebSocketLike {
     const onMessage = (listener: (event: { data?: unknown }) => void) => (event: { data?: unknown }) => {
       const bytes = bytesOf(event.data);
       const kind = bytes?.[0];
@@ -174,8 +307,7 @@ export class WebSocketRelay {
       } catch {
         return listener(event); // the transport closes it for that
       }
-      const id = peerId();
-      const peer = id === undefined ? undefined : this.#peers.get(id);
+      const peer = peerOf();
       if (!peer) return socket.close(1008, "not accepted");
       if (kind === SUBSCRIBE && !isLocal(topic) && !this.#auth.maySubscribe(peer.session.role, topic)) {
         return socket.close(1008, `role ${peer.session.role} may not subscribe to "${topic.slice(0, 64)}"`);
@@ -229,36 +361,48 @@ export class WebSocketRelay {
     this.#relayed.delete(topic);
   }
 
-  #forget(id: PeerId): void {
-    const peer = this.#peers.get(id);
+  #forget(audience: Audience, id: PeerId): void {
+    const peer = audience.peers.get(id);
     if (!peer) return;
-    this.#peers.delete(id);
+    audience.peers.delete(id);
     clearTimeout(peer.expiry);
+    if (peer.address !== undefined) {
+      const left = (this.#perAddress.get(peer.address) ?? 1) - 1;
+      if (left > 0) this.#perAddress.set(peer.address, left);
+      else this.#perAddress.delete(peer.address);
+    }
     for (const topic of [...peer.topics]) this.#drop(peer, topic);
   }
 
   /**
    * An upstream event arrives once for each of our prefixes it matches: publish it from the
-   * shortest of them only. The transport then sends it to every socket whose prefixes match.
+   * shortest of them only, into each group that may see it. Each group's transport then sends
+   * it to every socket whose prefixes match.
    */
   #relay(prefix: string, topic: string, data: unknown): void {
     for (let length = 0; length < prefix.length; length++) if (this.#relayed.has(prefix.slice(0, length))) return;
-    this.#publish(topic, data);
+    for (const audience of this.#audiences.values()) {
+      if (audience.peers.size > 0 && audience.holdings.sees(topic, data)) this.#publish(audience, topic, data);
+    }
   }
 
-  #publish(topic: string, data: unknown): void {
-    if (!this.server.running) return;
+  #publishAll(topic: string, data: unknown): void {
+    for (const audience of this.#audiences.values()) this.#publish(audience, topic, data);
+  }
+
+  #publish(audience: Audience, topic: string, data: unknown): void {
+    if (!audience.server.running) return;
     try {
-      this.server.publish(topic, data, publishOptions({ type: topic, data }));
+      audience.server.publish(topic, data, publishOptions({ type: topic, data }));
     } catch {
       // Too large for the browser side's maxMessageBytes: that event is not relayed; the rest go on.
     }
   }
 
-  async #forward(fn: string, argsAndContext: unknown[]): Promise<unknown> {
+  async #forward(audience: Audience, fn: string, argsAndContext: unknown[]): Promise<unknown> {
     const ctx = argsAndContext.at(-1) as CallContext;
     const args = argsAndContext.slice(0, -1);
-    const peer = this.#peers.get(ctx.peer);
+    const peer = audience.peers.get(ctx.peer);
     if (!peer) throw new RpcError("UNAUTHENTICATED", "Not logged in");
     const { session } = peer;
     if (session.exp * 1000 <= Date.now()) throw new RpcError("UNAUTHENTICATED", "Token expired: log in again");
@@ -267,6 +411,7 @@ export class WebSocketRelay {
     if (!parsed.success) throw new RpcError("INVALID_ARGUMENT", issuesText(parsed.issues));
     // The user rides along in the metadata, for the service's audit; the browser cannot set it.
     const meta = { ...ctx.meta, webUser: session.user };
-    return this.#upstream.call(fn, parsed.output as unknown[], { signal: ctx.signal, timeoutMs: this.#callTimeoutMs, meta });
+    const options = { signal: ctx.signal, timeoutMs: this.#callTimeoutMs, meta };
+    return callOwned(session.holdings, fn, parsed.output as unknown[], (name, list) => this.#upstream.call(name, list, options));
   }
 }

@@ -3,7 +3,8 @@
  * runtime: the entry (node.ts, deno.ts) hands each request in with the remote address as the
  * `address` binding. Every route but `/token`, `/status` and `/openapi.json` needs a bearer
  * token; each calls one or two functions of the trading service, checked against the role's
- * allow-list first. Errors are `{ "error": { "code", "message" } }` with the HTTP status of
+ * allow-list first and kept to the user's own accounts (owned-calls.ts): the order, trade,
+ * position and account lists hold only theirs, orders go to their accounts only. Errors are `{ "error": { "code", "message" } }` with the HTTP status of
  * their RpcError code (UNAVAILABLE → 503: the trading service is down, the bridge reconnects).
  */
 import { Hono, type Context, type MiddlewareHandler } from "hono";
@@ -13,7 +14,8 @@ import * as v from "valibot";
 import { RpcError, type RpcClient, type RpcCode } from "../lib/index.ts";
 import type { Auth, Session } from "./auth.ts";
 import { openApiDocument } from "./openapi.ts";
-import { HistoryQuerySchema, issuesText, LoginSchema, OrderRequestSchema, splitVtSymbol, VtOrderIdSchema, VtSymbolSchema } from "./schemas.ts";
+import { callOwned, notYours } from "./owned-calls.ts";
+import { HistoryQuerySchema, issuesText, LoginSchema, RestOrderSchema, splitVtSymbol, VtOrderIdSchema, VtSymbolSchema } from "./schemas.ts";
 
 export type WebEnv = { Bindings: { address?: string | undefined }; Variables: { session: Session } };
 
@@ -86,10 +88,12 @@ export function restApp(options: RestOptions): Hono<WebEnv> {
     if (!auth.mayCall(role, fn)) throw new RpcError("PERMISSION_DENIED", `Role ${role} may not call ${fn}`);
   }
 
-  /** Call `fn` upstream for the session's role, or refuse (403) before anything goes out. */
-  function call<T>(c: Context<WebEnv>, fn: string, args: unknown[]): Promise<T> {
+  /** Call `fn` upstream as the session's user (role, then accounts), or refuse (403) before anything goes out. */
+  async function call<T>(c: Context<WebEnv>, fn: string, args: unknown[]): Promise<T> {
     must(c, fn);
-    return upstream.call<T>(fn, args, { timeoutMs });
+    const session = c.get("session");
+    const meta = { webUser: session.user };
+    return (await callOwned(session.holdings, fn, args, (name, list) => upstream.call(name, list, { timeoutMs, meta }))) as T;
   }
 
   /** Refuse an unknown symbol with 404 rather than pass it on (the exchange would reject it later). */
@@ -134,15 +138,20 @@ export function restApp(options: RestOptions): Hono<WebEnv> {
 
   app.post("/order", authenticated, async (c) => {
     must(c, "sendOrder");
-    const order = parse(OrderRequestSchema, await body(c));
+    const { gatewayName, ...order } = parse(RestOrderSchema, await body(c));
+    c.get("session").holdings.gatewayFor(gatewayName); // not ours: 403 before the symbol is looked up
     await knownSymbol(c, `${order.symbol}.${order.exchange}`);
-    return c.json({ vtOrderId: await call<string>(c, "sendOrder", [order]) });
+    return c.json({ vtOrderId: await call<string>(c, "sendOrder", [order, gatewayName ?? ""]) });
   });
   app.delete("/order/:vtOrderId", authenticated, async (c) => {
     must(c, "cancelOrder");
     const vtOrderId = parse(VtOrderIdSchema, c.req.param("vtOrderId"));
+    // Null for an order that is not ours too: only a user holding every account learns it does not exist.
     const order = await call<{ orderid: string; symbol: string; exchange: string; gatewayName: string } | null>(c, "getOrder", [vtOrderId]);
-    if (order === null) throw new RpcError("NOT_FOUND", `Unknown order ${vtOrderId}`);
+    if (order === null) {
+      if (c.get("session").holdings.all) throw new RpcError("NOT_FOUND", `Unknown order ${vtOrderId}`);
+      throw notYours(vtOrderId);
+    }
     const request = { orderid: order.orderid, symbol: order.symbol, exchange: order.exchange };
     return c.json(await call(c, "cancelOrder", [request, order.gatewayName]));
   });

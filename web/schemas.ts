@@ -13,6 +13,15 @@ import {
 
 export { OrderRequestSchema };
 
+/**
+ * `POST /order`'s body: an OrderRequest, and the account to trade for (a gateway name) when the
+ * user holds several.
+ */
+export const RestOrderSchema = v.intersect([
+  OrderRequestSchema,
+  v.object({ gatewayName: v.optional(v.pipe(v.string(), v.maxLength(128), v.description("The account (gateway) to trade for; needed only when you hold several"))) }),
+]);
+
 export const LoginSchema = v.object({
   username: v.pipe(v.string(), v.minLength(1), v.maxLength(64)),
   password: v.pipe(v.string(), v.minLength(1), v.maxLength(1024)),

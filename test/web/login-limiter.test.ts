@@ -41,4 +41,22 @@ describe("LoginLimiter", () => {
     for (const user of ["u1", "u2", "u3"]) limiter.attempt(user, undefined);
     expect(limiter.attempt("u0", undefined)).toBe(0); // forgotten: the table holds 3
   });
+
+  it("holds at most maxKeys windows however many names and addresses try, and forgets expired ones", () => {
+    let now = 0;
+    const limiter = new LoginLimiter({
+      perUser: { limit: 5, windowMs: 60_000, maxKeys: 500 },
+      perAddress: { limit: 20, windowMs: 60_000, maxKeys: 300 },
+      now: () => now,
+    });
+    for (let i = 0; i < 20_000; i++) {
+      limiter.attempt(`user${i}`, `10.${(i >> 16) & 255}.${(i >> 8) & 255}.${i & 255}`);
+      if (i % 1000 === 0) now += 1; // a busy second: nothing expires yet
+    }
+    expect(limiter.size).toEqual({ users: 500, addresses: 300 });
+    // A window later, the next attempt clears what expired: only its own entries are left.
+    now += 60_000;
+    limiter.attempt("late", "10.9.9.9");
+    expect(limiter.size).toEqual({ users: 1, addresses: 1 });
+  });
 });
