@@ -58,7 +58,7 @@ export async function benchWeb({ quick = false }: { quick?: boolean } = {}): Pro
   try {
     const files = deploymentFiles(join(folder, "web"));
     const password = randomBytes(15).toString("base64url");
-    saveUser(files, "bench", { role: "trader", password: await hashPassword(password) });
+    saveUser(files, "bench", { role: "trader", accounts: ["SIM"], password: await hashPassword(password) });
     const rep = `tcp://127.0.0.1:${await freePort()}`;
     const pub = `tcp://127.0.0.1:${await freePort()}`;
     const service = spawnLine(children, ["serve", "--rep", rep, "--pub", pub]);

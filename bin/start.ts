@@ -4,7 +4,8 @@
  * http://127.0.0.1:8080) and the browser playground's dev server, which can point at the door:
  * an order sent from the page shows in `tradewire call getAllOrders`, and the reverse.
  *
- * The door gets a one-time user, `local`, a trader with a random password printed once: it lives
+ * The door gets a one-time user, `local`, a trader of the simulated exchange's account (`SIM`,
+ * so the page shows its orders and fills) with a random password printed once: it lives
  * in a temporary folder (mode 0700, files 0600) removed when npm start stops, so nothing default
  * or guessable outlives the run. Ctrl+C stops all three; if one exits, the others are stopped too.
  */
@@ -21,11 +22,13 @@ const root = fileURLToPath(new URL("../", import.meta.url));
 const tsx = ["--import", "tsx"];
 const DOOR_PORT = "8080";
 const USER = "local";
+/** The account `tradewire serve` trades for (sim/demo.ts). */
+const ACCOUNTS = ["SIM"];
 
 const folder = mkdtempSync(join(tmpdir(), "tradewire-start-"));
 const files = deploymentFiles(join(folder, "web"));
 const password = randomBytes(15).toString("base64url");
-saveUser(files, USER, { role: "trader", password: await hashPassword(password) });
+saveUser(files, USER, { role: "trader", accounts: ACCOUNTS, password: await hashPassword(password) });
 
 const children: ChildProcess[] = [];
 

@@ -8,7 +8,7 @@ import process from "node:process";
 import { parseCommandLine, UsageError, type OptionSpecs } from "./args.ts";
 import { serverPublicKey } from "./key-files.ts";
 import { packageVersion } from "./version.ts";
-import { deploymentFiles, loadDeployment, ROLES, saveUser, SetupError, type Role } from "../web/config.ts";
+import { deploymentFiles, loadDeployment, parseAccounts, ROLES, saveUser, SetupError, type Role } from "../web/config.ts";
 import { hashPassword } from "../web/passwords.ts";
 
 const DEFAULT_REQUEST = "tcp://127.0.0.1:2014";
@@ -16,7 +16,7 @@ const DEFAULT_BROADCAST = "tcp://127.0.0.1:4102";
 const MIN_PASSWORD = 8;
 
 export const WEB_HELP = `Usage: tradewire web [options]
-       tradewire web adduser NAME [--role viewer|trader] [--dir DIR]
+       tradewire web adduser NAME [--role viewer|trader] [--account LIST] [--dir DIR]
 
 Starts the web door: an RPC client of the trading service over ZeroMQ that faces browsers with
 REST (POST /token, POST /tick/{vtSymbol}, GET /tick, POST /order, DELETE /order/{vtOrderId},
@@ -42,9 +42,13 @@ Options:
   -h, --help             Show this help
 
 adduser reads the password from the terminal (twice, not echoed) or the first line of standard
-input, e.g. printf '%s\\n' "$PASSWORD" | tradewire web adduser alice --role trader
-Roles: viewer (market data and the account), trader (may also send and cancel orders); which
-functions and topics each may use is listed in DIR/web.json.`;
+input, e.g. printf '%s\\n' "$PASSWORD" | tradewire web adduser alice --role trader --account SIM
+Roles: viewer (market data and the user's accounts), trader (may also send and cancel orders
+on them); which functions and topics each may use is listed in DIR/web.json.
+Accounts (--account): comma-separated gateway names as the service names them (SIM,SIM2), or
+* for every account. A user sees only its accounts' orders, trades, positions, balances and
+logs, and trades only on them; a user without accounts sees market data only. Re-adding a user
+without --account keeps its accounts.`;
 
 const SERVE_OPTIONS = {
   req: { type: "string", default: DEFAULT_REQUEST },
@@ -62,6 +66,7 @@ const SERVE_OPTIONS = {
 
 const ADDUSER_OPTIONS = {
   role: { type: "string", default: "viewer" },
+  account: { type: "string" },
   dir: { type: "string" },
   help: { type: "boolean", short: "h" },
 } as const satisfies OptionSpecs;
@@ -152,11 +157,19 @@ async function adduser(args: string[]): Promise<number> {
   const name = positionals[0]!;
   const role = values.role as string;
   if (!ROLES.includes(role as Role)) throw new UsageError(`--role must be viewer or trader, got ${role}`);
+  let accounts: string[] | undefined;
+  try {
+    accounts = values.account === undefined ? undefined : parseAccounts(values.account as string);
+  } catch (error) {
+    throw new UsageError(`--account: ${(error as Error).message}`);
+  }
   const password = await readPassword(name);
   if (password.length < MIN_PASSWORD) throw new UsageError(`The password must have at least ${MIN_PASSWORD} characters`);
   const files = deploymentFiles(values.dir as string | undefined);
-  const { createdSecret, replaced } = saveUser(files, name, { role: role as Role, password: await hashPassword(password) });
-  out(`User ${name} (${role}) ${replaced ? "updated" : "added"} in ${files.config}`);
+  const saved = saveUser(files, name, { role: role as Role, password: await hashPassword(password), ...(accounts ? { accounts } : {}) });
+  const { createdSecret, replaced } = saved;
+  const holds = saved.accounts.length === 0 ? "no account: market data only" : saved.accounts.includes("*") ? "every account" : `account${saved.accounts.length > 1 ? "s" : ""} ${saved.accounts.join(", ")}`;
+  out(`User ${name} (${role}, ${holds}) ${replaced ? "updated" : "added"} in ${files.config}`);
   if (createdSecret) out(`Signing secret created in ${files.secret} (mode 0600)`);
   return 0;
 }
@@ -199,6 +212,8 @@ async function serveDoor(args: string[]): Promise<number> {
     throw error;
   }
   out(`Web door at ${door.url} (upstream ${values.req as string}, ${values.sub as string}; ${Object.keys(config.users).length} user(s) in ${files.config})`);
+  const marketOnly = Object.entries(config.users).filter(([, user]) => (user.accounts ?? []).length === 0).map(([name]) => name);
+  if (marketOnly.length > 0) out(`Market data only (no accounts): ${marketOnly.join(", ")}; give accounts with tradewire web adduser NAME --account GATEWAY`);
   if (!["127.0.0.1", "::1", "localhost"].includes(host)) out(`Listening on ${host}: the door speaks plain HTTP, so put TLS in front of it`);
   await new Promise<void>((resolve) => {
     const stop = () => {

@@ -14,8 +14,9 @@ export {
   type WebDoor,
   type WebDoorOptions,
 } from "./door.ts";
-export { startWebDoor, type RunningWebDoor, type StartWebDoorOptions } from "./node.ts";
+export { serveWebDoor, startWebDoor, type RunningWebDoor, type StartWebDoorOptions } from "./node.ts";
 export { startWebDoor as startWebDoorOnDeno } from "./deno.ts";
+export { EVERY_ACCOUNT, Holdings } from "./accounts.ts";
 export {
   DEFAULT_ROLES,
   deploymentFiles,
@@ -25,6 +26,7 @@ export {
   type DeploymentFiles,
   type Role,
   type RolePolicy,
+  parseAccounts,
   type UserRecord,
   type WebConfig,
 } from "./config.ts";

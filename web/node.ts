@@ -47,8 +47,15 @@ function refuseUpgrade(socket: Duplex, status: number, message: string): void {
 }
 
 export async function startWebDoor(options: StartWebDoorOptions): Promise<RunningWebDoor> {
-  const upstream = zeromqUpstream(options);
-  const door = createWebDoor({ ...options, upstream });
+  const door = createWebDoor({ ...options, upstream: zeromqUpstream(options) });
+  return serveWebDoor(door, options);
+}
+
+/**
+ * Serve a door made with `createWebDoor` (its upstream on any transport) over HTTP on Node: starts
+ * the door, listens, and `close()` stops both.
+ */
+export async function serveWebDoor(door: WebDoor, options: { host?: string; port?: number; log?: (line: string) => void } = {}): Promise<RunningWebDoor> {
   const wss = new WebSocketServer({
     noServer: true,
     maxPayload: door.relay.maxPayload,

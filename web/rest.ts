@@ -14,7 +14,7 @@ import * as v from "valibot";
 import { RpcError, type RpcClient, type RpcCode } from "../lib/index.ts";
 import type { Auth, Session } from "./auth.ts";
 import { openApiDocument } from "./openapi.ts";
-import { callOwned, notYours } from "./owned-calls.ts";
+import { callOwned, gatewayOfId, notYours } from "./owned-calls.ts";
 import { HistoryQuerySchema, issuesText, LoginSchema, RestOrderSchema, splitVtSymbol, VtOrderIdSchema, VtSymbolSchema } from "./schemas.ts";
 
 export type WebEnv = { Bindings: { address?: string | undefined }; Variables: { session: Session } };
@@ -146,10 +146,12 @@ export function restApp(options: RestOptions): Hono<WebEnv> {
   app.delete("/order/:vtOrderId", authenticated, async (c) => {
     must(c, "cancelOrder");
     const vtOrderId = parse(VtOrderIdSchema, c.req.param("vtOrderId"));
-    // Null for an order that is not ours too: only a user holding every account learns it does not exist.
+    // Null for an order that is not ours too: "unknown" only under a gateway of ours, else "not yours".
     const order = await call<{ orderid: string; symbol: string; exchange: string; gatewayName: string } | null>(c, "getOrder", [vtOrderId]);
     if (order === null) {
-      if (c.get("session").holdings.all) throw new RpcError("NOT_FOUND", `Unknown order ${vtOrderId}`);
+      const { holdings } = c.get("session");
+      const ours = holdings.all || holdings.holds(await gatewayOfId(vtOrderId, (fn, args) => upstream.call(fn, args, { timeoutMs })));
+      if (ours) throw new RpcError("NOT_FOUND", `Unknown order ${vtOrderId}`);
       throw notYours(vtOrderId);
     }
     const request = { orderid: order.orderid, symbol: order.symbol, exchange: order.exchange };

@@ -7,6 +7,7 @@
  */
 import * as v from "valibot";
 import { Exchange, Interval } from "../sim/constant.ts";
+import type { OrderRequest } from "../sim/object.ts";
 import {
   cancelOrderArgs, keyArgs, noArgs, optionalKeyArgs, OrderRequestSchema, queryHistoryArgs, sendOrderArgs, subscribeArgs,
 } from "../sim/schema.ts";
@@ -17,10 +18,10 @@ export { OrderRequestSchema };
  * `POST /order`'s body: an OrderRequest, and the account to trade for (a gateway name) when the
  * user holds several.
  */
-export const RestOrderSchema = v.intersect([
-  OrderRequestSchema,
-  v.object({ gatewayName: v.optional(v.pipe(v.string(), v.maxLength(128), v.description("The account (gateway) to trade for; needed only when you hold several"))) }),
-]);
+export const RestOrderSchema = v.object({
+  ...(OrderRequestSchema as unknown as v.ObjectSchema<v.ObjectEntries, undefined>).entries,
+  gatewayName: v.optional(v.pipe(v.string(), v.maxLength(128), v.description("The account (gateway) to trade for; needed only when you hold several"))),
+}) as unknown as v.GenericSchema<OrderRequest & { gatewayName?: string }, Required<OrderRequest> & { gatewayName?: string }>;
 
 export const LoginSchema = v.object({
   username: v.pipe(v.string(), v.minLength(1), v.maxLength(64)),

@@ -34,7 +34,7 @@ let doorUrl: string;
 beforeAll(async () => {
   const dir = join(tempDir(), "web");
   // The service and the build of the page first, in parallel; the door needs the page's origin.
-  const [svc, made, opened] = await Promise.all([service(), adduser(dir, USER, "trader", PASSWORD), openPlayground()]);
+  const [svc, made, opened] = await Promise.all([service(), adduser(dir, USER, "trader", PASSWORD, "--account", "SIM"), openPlayground()]);
   upstream = svc;
   playground = opened;
   page = opened.page;

@@ -35,7 +35,7 @@ describe.skipIf(!existsSync(DENO))("tradewire web under Deno", () => {
     clients.push(rpc);
     await rpc.start();
     if (rpc.state !== "connected") await new Promise<void>((resolve) => rpc.on("connected", resolve));
-    expect(await rpc.call("webStatus")).toEqual({ upstream: "connected", user: "alice", role: "trader" });
+    expect(await rpc.call("webStatus")).toEqual({ upstream: "connected", user: "alice", role: "trader", accounts: ["SIM"] });
     await rpc.call("subscribe", [{ symbol: "IF2512", exchange: "CFFEX" }]);
     const tick = await new Promise<{ vtSymbol: string }>((resolve) => rpc.subscribe("eTick.IF2512.CFFEX", (_topic, data) => resolve(data as { vtSymbol: string })));
     expect(tick.vtSymbol).toBe("IF2512.CFFEX");

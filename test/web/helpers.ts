@@ -8,7 +8,7 @@ import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { SignJWT } from "jose";
-import { deploymentFiles, saveUser } from "../../web/config.ts";
+import { deploymentFiles, saveUser, type Role } from "../../web/config.ts";
 import { hashPassword } from "../../web/passwords.ts";
 import { addresses, Child, CLI, cli, ROOT } from "../zeromq/helpers.ts";
 
@@ -26,26 +26,34 @@ export function removeDirs(): void {
   for (const dir of dirs.splice(0)) rmSync(dir, { recursive: true, force: true });
 }
 
-/** `tradewire web adduser NAME --role ROLE --dir DIR` with the password on standard input. */
-export async function adduser(dir: string, name: string, role: string, password: string): Promise<{ code: number | null; stdout: string[]; stderr: string[] }> {
-  const child = new Child(spawn(process.execPath, [CLI, "web", "adduser", name, "--role", role, "--dir", dir], { cwd: ROOT, stdio: ["pipe", "pipe", "pipe"] }));
+/** `tradewire web adduser NAME --role ROLE --dir DIR [EXTRA…]` with the password on standard input. */
+export async function adduser(dir: string, name: string, role: string, password: string, ...extra: string[]): Promise<{ code: number | null; stdout: string[]; stderr: string[] }> {
+  const child = new Child(spawn(process.execPath, [CLI, "web", "adduser", name, "--role", role, "--dir", dir, ...extra], { cwd: ROOT, stdio: ["pipe", "pipe", "pipe"] }));
   child.process.stdin!.end(`${password}\n`);
   const { code } = await child.exited;
   return { code, stdout: child.stdout, stderr: child.stderr };
 }
 
 /**
- * A deployment folder with alice (trader), bob (viewer) and carol (trader), written in this
- * process by the functions `tradewire web adduser` uses (the command itself is tested apart:
- * three more processes per suite are slow on a busy machine).
+ * A deployment folder with alice (trader), bob (viewer) and carol (trader), all of account SIM
+ * (`tradewire serve`'s), written in this process by the functions `tradewire web adduser` uses
+ * (the command itself is tested apart: three more processes per suite are slow on a busy machine).
  */
 export async function deployment(): Promise<string> {
+  return deploymentOf({
+    alice: { role: "trader", accounts: ["SIM"], password: PASSWORDS.alice },
+    bob: { role: "viewer", accounts: ["SIM"], password: PASSWORDS.bob },
+    carol: { role: "trader", accounts: ["SIM"], password: PASSWORDS.carol },
+  });
+}
+
+/** A deployment folder with these users (passwords in the clear here, hashed into web.json). */
+export async function deploymentOf(users: Record<string, { role: Role; accounts: string[]; password: string }>): Promise<string> {
   const dir = join(tempDir(), "web");
   const files = deploymentFiles(dir);
-  const hashes = await Promise.all([PASSWORDS.alice, PASSWORDS.bob, PASSWORDS.carol].map((password) => hashPassword(password)));
-  saveUser(files, "alice", { role: "trader", password: hashes[0]! });
-  saveUser(files, "bob", { role: "viewer", password: hashes[1]! });
-  saveUser(files, "carol", { role: "trader", password: hashes[2]! });
+  const entries = Object.entries(users);
+  const hashes = await Promise.all(entries.map(([, user]) => hashPassword(user.password)));
+  entries.forEach(([name, user], i) => saveUser(files, name, { role: user.role, accounts: user.accounts, password: hashes[i]! }));
   return dir;
 }
 

@@ -49,7 +49,7 @@ describe("tradewire web: setup", () => {
     const { rep, pub } = await addresses("tcp");
     const result = await runCli("web", "--dir", empty, "--port", "0", "--req", rep, "--sub", pub);
     expect(result.code).toBe(1);
-    expect(result.stderr.join("\n")).toMatch(/No users: .*web\.json does not exist; make one with: tradewire web adduser NAME --role trader --dir /);
+    expect(result.stderr.join("\n")).toMatch(/No users: .*web\.json does not exist; make one with: tradewire web adduser NAME --role trader --account GATEWAY --dir /);
   });
 
   it("refuses a secret or user file that others may read, and says chmod 600", async () => {
@@ -64,18 +64,21 @@ describe("tradewire web: setup", () => {
 
   it("adduser reads the password from standard input and writes owner-only files with a scrypt hash, never the password", async () => {
     const where = join(tempDir(), "made-by-cli");
-    const first = await adduser(where, "alice", "trader", PASSWORDS.alice);
-    expect(first).toMatchObject({ code: 0, stdout: [`User alice (trader) added in ${where}/web.json`, `Signing secret created in ${where}/secret (mode 0600)`] });
+    const first = await adduser(where, "alice", "trader", PASSWORDS.alice, "--account", "SIM,SIM2");
+    expect(first).toMatchObject({ code: 0, stdout: [`User alice (trader, accounts SIM, SIM2) added in ${where}/web.json`, `Signing secret created in ${where}/secret (mode 0600)`] });
     const second = await adduser(where, "bob", "viewer", PASSWORDS.bob);
-    expect(second).toMatchObject({ code: 0, stdout: [`User bob (viewer) added in ${where}/web.json`] }); // the secret is kept
+    expect(second).toMatchObject({ code: 0, stdout: [`User bob (viewer, no account: market data only) added in ${where}/web.json`] }); // the secret is kept
+    // A new password without --account keeps the accounts.
+    const again = await adduser(where, "alice", "trader", PASSWORDS.carol);
+    expect(again).toMatchObject({ code: 0, stdout: [`User alice (trader, accounts SIM, SIM2) updated in ${where}/web.json`] });
     expect(statSync(join(where, "web.json")).mode & 0o777).toBe(0o600);
     expect(statSync(join(where, "secret")).mode & 0o777).toBe(0o600);
     expect(statSync(where).mode & 0o777).toBe(0o700);
     const text = readFileSync(join(where, "web.json"), "utf8");
     for (const password of Object.values(PASSWORDS)) expect(text).not.toContain(password);
-    const config = JSON.parse(text) as { users: Record<string, { role: string; password: string }>; roles: Record<string, { functions: string[] }> };
-    expect(config.users.alice).toMatchObject({ role: "trader", password: expect.stringMatching(/^scrypt\$/) });
-    expect(config.users.bob!.role).toBe("viewer");
+    const config = JSON.parse(text) as { users: Record<string, { role: string; accounts?: string[]; password: string }>; roles: Record<string, { functions: string[] }> };
+    expect(config.users.alice).toMatchObject({ role: "trader", accounts: ["SIM", "SIM2"], password: expect.stringMatching(/^scrypt\$/) });
+    expect(config.users.bob).toMatchObject({ role: "viewer", accounts: [] });
     expect(config.roles.viewer!.functions).not.toContain("sendOrder");
     expect(config.roles.trader!.functions).toContain("cancelOrder");
   });
@@ -86,6 +89,9 @@ describe("tradewire web: setup", () => {
     const role = await adduser(where, "dave", "admin", "long-enough-password");
     expect(role.code).toBe(2);
     expect(role.stderr[0]).toBe("--role must be viewer or trader, got admin");
+    const account = await adduser(where, "dave", "trader", "long-enough-password", "--account", "SIM,two words");
+    expect(account.code).toBe(2);
+    expect(account.stderr[0]).toMatch(/^--account: An account is a gateway name .*got "two words"$/);
   });
 
   it("never logs a password or a token", () => {

@@ -107,7 +107,7 @@ describe("tradewire web: the WebSocket", () => {
 
   it("lets a browser RpcClient call the service through the door, as over ZeroMQ", async () => {
     const rpc = await client(await session("alice"));
-    expect(await rpc.call("webStatus")).toEqual({ upstream: "connected", user: "alice", role: "trader" });
+    expect(await rpc.call("webStatus")).toEqual({ upstream: "connected", user: "alice", role: "trader", accounts: ["SIM"] });
     const accounts = await rpc.call<Array<{ vtAccountId: string }>>("getAllAccounts");
     expect(accounts.map((a) => a.vtAccountId)).toEqual(["SIM.SIM"]);
     const contract = await rpc.call<{ vtSymbol: string } | null>("getContract", ["IF2512.CFFEX"]);
