@@ -7,7 +7,7 @@
 import { join } from "node:path";
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from "vitest";
 import WebSocket from "ws";
-import { RpcClient, tap, type TapFrame } from "../../lib/index.ts";
+import { RpcClient, tap, type Gap, type TapFrame } from "../../lib/index.ts";
 import { loginToWebDoor, webDoorTransport } from "../../web/client.ts";
 import { addresses, killAll, removeTempDirs, ROOT, start } from "../zeromq/helpers.ts";
 import { api, deploymentOf, door, eventually, latestTick, removeDirs, type Tick } from "./helpers.ts";
@@ -70,7 +70,7 @@ async function sendOrder(user: User, price: number, gatewayName?: string): Promi
 const gatewaysOf = (list: Array<{ gatewayName: string }>) => [...new Set(list.map((item) => item.gatewayName))].sort();
 
 /** A started RpcClient through the door for `user`, recording every event it receives. */
-async function browser(user: User): Promise<{ rpc: RpcClient; events: Array<{ topic: string; data: { gatewayName?: string; vtOrderId?: string; status?: string } }> }> {
+async function browser(user: User): Promise<{ rpc: RpcClient; gaps: Gap[]; events: Array<{ topic: string; data: { gatewayName?: string; vtOrderId?: string; status?: string } }> }> {
   const events: Array<{ topic: string; data: { gatewayName?: string } }> = [];
   const record = (frame: TapFrame) => {
     if (frame.direction === "in" && frame.kind === "event" && frame.topic && !frame.topic.startsWith("$tw.") && !frame.topic.startsWith("web.")) {
@@ -80,11 +80,13 @@ async function browser(user: User): Promise<{ rpc: RpcClient; events: Array<{ to
   const session = await loginToWebDoor(url, user, USERS[user].password);
   const rpc = new RpcClient({ transport: tap(webDoorTransport(session, { WebSocket: WebSocket as never }), record), timeoutMs: 10_000 });
   clients.push(rpc);
+  const gaps: Gap[] = [];
+  rpc.on("gap", (gap) => gaps.push(gap));
   for (const prefix of EVENTS) rpc.subscribe(prefix, () => {});
   await rpc.start();
   if (rpc.state !== "connected") await new Promise<void>((resolve) => rpc.on("connected", resolve));
   await rpc.call("webStatus"); // the subscriptions are in before anything else happens
-  return { rpc, events };
+  return { rpc, gaps, events };
 }
 
 describe("tradewire web: each user's own accounts", () => {
@@ -187,6 +189,8 @@ describe("tradewire web: each user's own accounts", () => {
     expect(cancelled(ben.events, catOrder)).toBe(true);
     expect(accountEvents(nil.events)).toEqual([]);
     expect(nil.events.some((e) => e.topic === "eTick.IF2512.CFFEX")).toBe(true);
+    // Each group's events are numbered apart: nobody sees a jump for events that were not theirs.
+    for (const { gaps } of [ann, ben, nil, all]) expect(gaps).toEqual([]);
 
     // Calls: lists filtered, someone else's object null, someone else's account refused.
     expect(gatewaysOf(await ann.rpc.call<Order[]>("getAllOrders"))).toEqual(["SIM"]);
