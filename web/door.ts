@@ -36,7 +36,10 @@ export interface WebDoorOptions {
   maxBodyBytes?: number;
   /** Largest WebSocket frame either way. Default 1 MiB. */
   maxMessageBytes?: number;
-  /** The WebSocket server's budgets. */
+  /**
+   * The WebSocket budgets: connections (in all, per address) count every socket of the door;
+   * queues and subscriptions hold per group of users with the same accounts (relay.ts).
+   */
   websocket?: Omit<WebSocketServerOptions, "maxMessageBytes">;
   /** Where the door says what happens (logins, the upstream link); never secrets. */
   log?: (line: string) => void;
