@@ -144,9 +144,11 @@ describe("tradewire web: the WebSocket", () => {
       orders.set(o.vtOrderId, [...(orders.get(o.vtOrderId) ?? []), o.status]);
     });
     const fillPrice = Number((Math.ceil(tick.askPrice1 / 0.2) * 0.2 + 10).toFixed(1));
-    const trade = nextEvent<{ vtOrderId: string; volume: number; direction: string }>(trader, "eTrade.", (t) => t.vtOrderId === filled);
+    // Recorded from before the order goes out: its trade may be pushed before sendOrder's reply.
+    const trades: Array<{ vtOrderId: string; volume: number; direction: string }> = [];
+    trader.subscribe("eTrade.", (_topic, data) => void trades.push(data as (typeof trades)[number]));
     const filled = await trader.call<string>("sendOrder", [{ ...base, price: fillPrice }]);
-    expect(await trade).toMatchObject({ vtOrderId: filled, volume: 1, direction: "LONG" });
+    expect(await eventually(async () => trades.find((t) => t.vtOrderId === filled))).toMatchObject({ vtOrderId: filled, volume: 1, direction: "LONG" });
     await eventually(async () => orders.get(filled)?.includes("ALLTRADED"));
 
     // Resting: far below the bid; cancelled through REST, the cancel is pushed on the socket.
