@@ -7,7 +7,8 @@
  *   `nodejs-order-book` package (a popular JavaScript book), self-trade prevention on in both;
  * - `sim exchange orders/s`: the same stream through `SimExchange.sendOrder`/`cancelOrder` — fifty
  *   accounts with fund checks, holds, positions and events delivered to listeners, matched at a
- *   market event every 64 orders — against the stream through `nodejs-order-book` (a book only);
+ *   market event every 64 orders, no order history kept (`maxHistory: 0`) — against the stream
+ *   through `nodejs-order-book` (a book only);
  * - `sim strategy ticks/s`: ticks through exchange → SimGateway → event engine → a trivial
  *   strategy on the virtual clock, against the bare seeded generator making the same ticks;
  * - `sim sweep backtests/s 1 worker` and `… N workers`: a parameter sweep of MaCrossStrategy on
@@ -263,7 +264,8 @@ function exchangeOrders(n: number): BenchRow {
       symbol: "BENCH", exchange: "LOCAL", product: "SPOT", size: 1, pricetick: 1, marginRate: 1, netPosition: true,
       commissionRate: 0.0001, feed: { next: () => undefined },
     };
-    const exchange = new SimExchange({ clock, instruments: [spec] });
+    // Events on, history off: what a load test or a backtest following the events needs.
+    const exchange = new SimExchange({ clock, instruments: [spec], maxHistory: 0 });
     let events = 0;
     const count = () => void events++;
     const listener = { order: count, trade: count, position: count, account: count };
@@ -278,13 +280,15 @@ function exchangeOrders(n: number): BenchRow {
       exchange.applyMarket("BENCH.LOCAL", { datetime: t, lastPrice: 10_000, lastVolume: 0, bids: [], asks: [] });
     };
     market();
-    const ids = new Map<number, { orderid: string; owner: number }>();
+    // Op ids run from 1: the orderid and owner of each limit, by op id (arrays, not a map of objects).
+    const orderids: string[] = [];
+    const owners: number[] = [];
     const req: OrderRequest = { symbol: "BENCH", exchange: "LOCAL", direction: "LONG", type: "LIMIT", volume: 1, price: 1, offset: "NONE" };
     let k = 0;
     for (const op of ops) {
       if (op.kind === "cancel") {
-        const o = ids.get(op.id);
-        if (o) exchange.cancelOrder(accounts[o.owner]!, { orderid: o.orderid, symbol: "BENCH", exchange: "LOCAL" });
+        const orderid = orderids[op.id];
+        if (orderid !== undefined) exchange.cancelOrder(accounts[owners[op.id]!]!, { orderid, symbol: "BENCH", exchange: "LOCAL" });
       } else {
         req.direction = op.side === 1 ? "LONG" : "SHORT";
         req.volume = op.lots;
@@ -295,7 +299,8 @@ function exchangeOrders(n: number): BenchRow {
         } else {
           req.type = "LIMIT";
           req.price = op.price;
-          ids.set(op.id, { orderid: exchange.sendOrder(accounts[op.owner]!, req), owner: op.owner });
+          orderids[op.id] = exchange.sendOrder(accounts[op.owner]!, req);
+          owners[op.id] = op.owner;
         }
       }
       if (++k % 64 === 0) market();

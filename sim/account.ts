@@ -36,8 +36,15 @@ export class PositionState {
   netCloseBySells = 0;
   /** Average open price, ticks (may be fractional). */
   avgPrice = 0;
+  /** The P&L (money) this position was last reported with: marking reports only those that moved. */
+  reportedPnl = NaN;
 
-  constructor(readonly terms: InstrumentTerms, readonly direction: Direction) {}
+  constructor(
+    readonly terms: InstrumentTerms,
+    readonly direction: Direction,
+    /** `gatewayName.vtSymbol.direction`, made once. */
+    readonly vtPositionId = "",
+  ) {}
 
   get frozen(): number {
     return this.frozenYd + this.frozenTd + this.netCloseByBuys + this.netCloseBySells;
@@ -123,6 +130,8 @@ export class AccountState {
   /** Money held back by active opening orders. */
   orderFrozen = 0;
   readonly positions: Map<string, PositionState> = new Map();
+  /** `gatewayName.accountid`. */
+  readonly vtAccountId: string;
   /** The positions again, by vtSymbol then direction (LONG, SHORT, NET): no key string is built per lookup. */
   readonly #bySymbol = new Map<string, Array<PositionState | undefined>>();
   /** The positions in opening order, for the sums (an array loop, no iterator). */
@@ -137,6 +146,7 @@ export class AccountState {
     readonly currency: string,
   ) {
     this.preBalance = balance;
+    this.vtAccountId = `${gatewayName}.${accountid}`;
   }
 
   position(terms: InstrumentTerms, direction: Direction): PositionState {
@@ -145,7 +155,7 @@ export class AccountState {
     const k = slotOf(direction);
     let p = slots[k];
     if (!p) {
-      p = new PositionState(terms, direction);
+      p = new PositionState(terms, direction, `${this.gatewayName}.${terms.vtSymbol}.${direction}`);
       slots[k] = p;
       this.positions.set(`${terms.vtSymbol}.${direction}`, p);
       this.#list.push(p);

@@ -86,8 +86,6 @@ export class SimExchange {
   readonly #outbox: Outbox;
   readonly #markInterval: number;
   #markDue = -Infinity;
-  /** The P&L each position was last reported with: marking reports only those that moved. */
-  readonly #reportedPnl = new WeakMap<PositionState, number>();
   #orderSeq = 0;
   #tradeSeq = 0;
   #started = false;
@@ -309,8 +307,8 @@ export class SimExchange {
   /** Cancel an active order of `account`; a final, unknown or foreign order is refused with a reason. */
   cancelOrder(account: AccountState, req: CancelRequest): CancelResult {
     const seq = /^\d{1,15}$/.test(String(req.orderid)) ? Number(req.orderid) : NaN;
-    const o = this.#history.get(seq);
-    if (!o || o.account !== account) return { accepted: false, reason: `Unknown order: ${String(req.orderid)}` };
+    const o = this.#history.get(account, seq);
+    if (!o) return { accepted: false, reason: `Unknown order: ${String(req.orderid)}` };
     if (o.status === "ALLTRADED" || o.status === "CANCELLED" || o.status === "REJECTED") {
       return { accepted: false, reason: `Order ${o.seq} is already final (${o.status})` };
     }
@@ -455,7 +453,7 @@ export class SimExchange {
     for (const acc of this.#accounts.values()) {
       let moved = false;
       for (const p of acc.positions.values()) {
-        if (p.lots === 0 || this.#reportedPnl.get(p) === money(p.holdingProfit())) continue;
+        if (p.lots === 0 || p.reportedPnl === money(p.holdingProfit())) continue;
         this.#emitPosition(acc, p);
         moved = true;
       }
@@ -472,9 +470,9 @@ export class SimExchange {
   #emitPosition(acc: AccountState, p: PositionState): void {
     if (this.#listeners.has(acc)) {
       const data = positionData(acc, p, p.terms as Instrument);
-      this.#reportedPnl.set(p, data.pnl);
+      p.reportedPnl = data.pnl;
       this.#outbox.push(POSITION, acc, data);
-    } else this.#reportedPnl.set(p, money(p.holdingProfit()));
+    } else p.reportedPnl = money(p.holdingProfit());
   }
 
   #emitAccount(acc: AccountState): void {

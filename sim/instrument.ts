@@ -64,6 +64,8 @@ export class Instrument implements InstrumentTerms {
   readonly bars: BarSeries;
   readonly priceDigits: number;
   readonly volumeDigits: number;
+  /** Average prices are reported to four more decimals than the tick has. */
+  readonly avgPriceScale: number;
   readonly #priceScale: number;
   readonly #volumeScale: number;
   readonly #priceUnit: number;
@@ -105,6 +107,7 @@ export class Instrument implements InstrumentTerms {
     this.slippagePerLot = (spec.slippage ?? 0) * contract.size * contract.minVolume;
     this.priceDigits = digits(contract.pricetick);
     this.volumeDigits = digits(contract.minVolume);
+    this.avgPriceScale = 10 ** (this.priceDigits + 4);
     this.#priceScale = 10 ** this.priceDigits;
     this.#volumeScale = 10 ** this.volumeDigits;
     // A tick (a lot) in units of the last decimal: a whole number, so a conversion is one multiply.

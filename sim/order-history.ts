@@ -1,5 +1,5 @@
 /**
- * Which orders and trades the exchange remembers, per account: every active order, and the
+ * Which orders and trades the exchange remembers: every active order, and per account the
  * latest `maxHistory` final orders and trades (oldest forgotten first; 0 keeps none). A
  * forgotten order is unknown to `cancelOrder` and the queries; its events went out as usual.
  */
@@ -9,9 +9,11 @@ import type { OrderRecord } from "./order-record.ts";
 
 export class OrderHistory {
   readonly #max: number;
-  /** Every remembered order (active and kept final ones), by seq. */
-  readonly #bySeq = new Map<number, OrderRecord>();
-  readonly #accounts = new Map<AccountState, AccountOrders>();
+  /** Every active order by seq, in arrival order (a Map keeps insertion order and deletes in O(1)). */
+  readonly #active = new Map<number, OrderRecord>();
+  /** The remembered final orders of every account, by seq. */
+  readonly #finished = new Map<number, OrderRecord>();
+  readonly #accounts = new Map<AccountState, AccountHistory>();
 
   constructor(maxHistory: number) {
     if (!(maxHistory >= 0)) throw new RangeError("maxHistory must be 0 or more");
@@ -27,24 +29,23 @@ export class OrderHistory {
     this.#of(account);
   }
 
-  get(seq: number): OrderRecord | undefined {
-    return this.#bySeq.get(seq);
+  /** An order of `account` by seq, active or remembered. */
+  get(account: AccountState, seq: number): OrderRecord | undefined {
+    const o = this.#active.get(seq) ?? this.#finished.get(seq);
+    return o?.account === account ? o : undefined;
   }
 
   /** A new active order. */
   addActive(o: OrderRecord): void {
-    this.#bySeq.set(o.seq, o);
-    this.#of(o.account).active.add(o);
+    this.#active.set(o.seq, o);
   }
 
   /** An order that is final now (rejected on arrival, or after its last fill or its cancel). */
   finish(o: OrderRecord): void {
-    const book = this.#of(o.account);
-    book.active.delete(o);
-    if (this.#max > 0) {
-      this.#bySeq.set(o.seq, o);
-      book.finished.push(o);
-    } else this.#bySeq.delete(o.seq);
+    this.#active.delete(o.seq);
+    if (this.#max === 0) return;
+    this.#finished.set(o.seq, o);
+    this.#of(o.account).finished.push(o);
   }
 
   addTrade(account: AccountState, trade: TradeData): void {
@@ -52,39 +53,36 @@ export class OrderHistory {
   }
 
   /** The account's active orders, oldest first. */
-  active(account: AccountState): Iterable<OrderRecord> {
-    return this.#of(account).active;
+  *active(account: AccountState): Iterable<OrderRecord> {
+    for (const o of this.#active.values()) if (o.account === account) yield o;
   }
 
-  /** Active orders of every account. */
-  *allActive(): Iterable<OrderRecord> {
-    for (const book of this.#accounts.values()) yield* book.active;
+  /** Active orders of every account, oldest first. */
+  allActive(): Iterable<OrderRecord> {
+    return this.#active.values();
   }
 
   /** The account's remembered orders, oldest first. */
   orders(account: AccountState): OrderRecord[] {
-    const book = this.#accounts.get(account);
-    if (!book) return [];
-    return [...book.active, ...book.finished.items()].sort((a, b) => a.seq - b.seq);
+    const finished = this.#accounts.get(account)?.finished.items() ?? [];
+    return [...this.active(account), ...finished].sort((a, b) => a.seq - b.seq);
   }
 
   trades(account: AccountState): TradeData[] {
     return this.#accounts.get(account)?.trades.items() ?? [];
   }
 
-  #of(account: AccountState): AccountOrders {
-    let book = this.#accounts.get(account);
-    if (!book) {
-      book = new AccountOrders(this.#max, (o) => this.#bySeq.delete(o.seq));
-      this.#accounts.set(account, book);
+  #of(account: AccountState): AccountHistory {
+    let history = this.#accounts.get(account);
+    if (!history) {
+      history = new AccountHistory(this.#max, (o) => this.#finished.delete(o.seq));
+      this.#accounts.set(account, history);
     }
-    return book;
+    return history;
   }
 }
 
-class AccountOrders {
-  /** In arrival order (a Set keeps insertion order and deletes in O(1)). */
-  readonly active = new Set<OrderRecord>();
+class AccountHistory {
   readonly finished: Latest<OrderRecord>;
   readonly trades: Latest<TradeData>;
 

@@ -38,11 +38,11 @@ export function positionData(account: AccountState, p: PositionState, inst: Inst
     direction: p.direction,
     volume: inst.volume(p.lots),
     frozen: inst.volume(p.frozen),
-    price: round(p.avgPrice * inst.contract.pricetick, inst.priceDigits + 4),
+    price: Math.round(p.avgPrice * inst.contract.pricetick * inst.avgPriceScale) / inst.avgPriceScale,
     pnl: money(p.holdingProfit()),
     ydVolume: inst.volume(p.ydLots),
     vtSymbol: inst.vtSymbol,
-    vtPositionId: `${account.gatewayName}.${inst.vtSymbol}.${p.direction}`,
+    vtPositionId: p.vtPositionId,
   };
 }
 
@@ -68,7 +68,7 @@ export function accountData(account: AccountState): AccountData {
     holdingProfit: money(holding),
     commission: money(account.commission),
     currency: account.currency,
-    vtAccountId: `${account.gatewayName}.${account.accountid}`,
+    vtAccountId: account.vtAccountId,
   };
 }
 
@@ -115,11 +115,6 @@ export function tickData(inst: Instrument): TickData {
 function padTo5(a: number[]): number[] {
   while (a.length < 5) a.push(0);
   return a;
-}
-
-export function round(x: number, d: number): number {
-  const f = 10 ** d;
-  return Math.round(x * f) / f;
 }
 
 /** Money is reported to the cent's hundredth, so sums balance to the cent. */
