@@ -7,7 +7,8 @@
 import type { OrderType, Offset } from "./constant.ts";
 import type { AccountState, PositionState } from "./account.ts";
 import type { Instrument } from "./instrument.ts";
-import { isActive, type OrderRecord } from "./order-record.ts";
+import { isActive } from "./object.ts";
+import type { OrderRecord } from "./order-record.ts";
 import type { SimOrder } from "./matching.ts";
 import { money } from "./reports.ts";
 

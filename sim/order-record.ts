@@ -16,7 +16,3 @@ export interface OrderRecord extends SimOrder {
   /** The price a rejected order was sent with, reported as sent (not rounded to the tick); NaN otherwise. */
   sentPrice: number;
 }
-
-export function isActive(o: SimOrder): boolean {
-  return o.status === "SUBMITTING" || o.status === "NOTTRADED" || o.status === "PARTTRADED";
-}
