@@ -48,7 +48,7 @@ export async function benchSim({ quick = false } = {}): Promise<BenchRow[]> {
     matchingVsPackage(quick ? 100_000 : 2_000_000),
     matchingDeep(quick ? 100_000 : 400_000),
     exchangeOrders(quick ? 100_000 : 1_000_000),
-    await strategyTicks(quick ? 100_000 : 1_000_000),
+    await strategyTicks(quick ? 200_000 : 1_000_000),
     ...(await sweeps(quick)),
     ...(await rpcRoundTrips(quick ? 600 : 10_000)),
   ];
