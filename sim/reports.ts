@@ -76,13 +76,22 @@ export function accountData(account: AccountState): AccountData {
 export function tickData(inst: Instrument): TickData {
   const e = inst.engine;
   const c = inst.contract;
-  const d = inst.depth;
-  e.depthInto(d, 5);
-  // Always five entries (0 for an empty level), so no read goes past an array's end.
-  const bp = padTo5(d.bidPrices);
-  const bv = padTo5(d.bidVolumes);
-  const ap = padTo5(d.askPrices);
-  const av = padTo5(d.askVolumes);
+  let bp: number[], bv: number[], ap: number[], av: number[];
+  if (e.book.size === 0 && fiveLeft(e.bidVolumes) && fiveLeft(e.askVolumes)) {
+    // The usual tick: five synthetic levels a side, none taken, no account orders to merge.
+    bp = e.bidPrices;
+    bv = e.bidVolumes;
+    ap = e.askPrices;
+    av = e.askVolumes;
+  } else {
+    const d = inst.depth;
+    e.depthInto(d, 5);
+    // Always five entries (0 for an empty level), so no read goes past an array's end.
+    bp = padTo5(d.bidPrices);
+    bv = padTo5(d.bidVolumes);
+    ap = padTo5(d.askPrices);
+    av = padTo5(d.askVolumes);
+  }
   return {
     gatewayName: "",
     symbol: c.symbol,
@@ -110,6 +119,11 @@ export function tickData(inst: Instrument): TickData {
     askVolume4: inst.volume(av[3]!), askVolume5: inst.volume(av[4]!),
     vtSymbol: inst.vtSymbol,
   };
+}
+
+/** Exactly five levels, each with lots left. */
+function fiveLeft(vols: number[]): boolean {
+  return vols.length === 5 && vols[0]! > 0 && vols[1]! > 0 && vols[2]! > 0 && vols[3]! > 0 && vols[4]! > 0;
 }
 
 function padTo5(a: number[]): number[] {
