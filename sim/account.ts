@@ -36,8 +36,15 @@ export class PositionState {
   netCloseBySells = 0;
   /** Average open price, ticks (may be fractional). */
   avgPrice = 0;
+  /** The P&L (money) this position was last reported with: marking reports only those that moved. */
+  reportedPnl = NaN;
 
-  constructor(readonly terms: InstrumentTerms, readonly direction: Direction) {}
+  constructor(
+    readonly terms: InstrumentTerms,
+    readonly direction: Direction,
+    /** `gatewayName.vtSymbol.direction`, made once. */
+    readonly vtPositionId = "",
+  ) {}
 
   get frozen(): number {
     return this.frozenYd + this.frozenTd + this.netCloseByBuys + this.netCloseBySells;
@@ -123,6 +130,12 @@ export class AccountState {
   /** Money held back by active opening orders. */
   orderFrozen = 0;
   readonly positions: Map<string, PositionState> = new Map();
+  /** `gatewayName.accountid`. */
+  readonly vtAccountId: string;
+  /** The positions again, by vtSymbol then direction (LONG, SHORT, NET): no key string is built per lookup. */
+  readonly #bySymbol = new Map<string, Array<PositionState | undefined>>();
+  /** The positions in opening order, for the sums (an array loop, no iterator). */
+  readonly #list: PositionState[] = [];
 
   constructor(
     /** Owner index used by the matching engine (self-trade prevention). */
@@ -133,31 +146,36 @@ export class AccountState {
     readonly currency: string,
   ) {
     this.preBalance = balance;
+    this.vtAccountId = `${gatewayName}.${accountid}`;
   }
 
   position(terms: InstrumentTerms, direction: Direction): PositionState {
-    const key = `${terms.vtSymbol}.${direction}`;
-    let p = this.positions.get(key);
+    let slots = this.#bySymbol.get(terms.vtSymbol);
+    if (!slots) this.#bySymbol.set(terms.vtSymbol, (slots = [undefined, undefined, undefined]));
+    const k = slotOf(direction);
+    let p = slots[k];
     if (!p) {
-      p = new PositionState(terms, direction);
-      this.positions.set(key, p);
+      p = new PositionState(terms, direction, `${this.gatewayName}.${terms.vtSymbol}.${direction}`);
+      slots[k] = p;
+      this.positions.set(`${terms.vtSymbol}.${direction}`, p);
+      this.#list.push(p);
     }
     return p;
   }
 
   findPosition(vtSymbol: string, direction: Direction): PositionState | undefined {
-    return this.positions.get(`${vtSymbol}.${direction}`);
+    return this.#bySymbol.get(vtSymbol)?.[slotOf(direction)];
   }
 
   holdingProfit(): number {
     let sum = 0;
-    for (const p of this.positions.values()) sum += p.holdingProfit();
+    for (const p of this.#list) sum += p.holdingProfit();
     return sum;
   }
 
   margin(): number {
     let sum = 0;
-    for (const p of this.positions.values()) sum += p.margin();
+    for (const p of this.#list) sum += p.margin();
     return sum;
   }
 
@@ -175,15 +193,27 @@ export class AccountState {
 
   /** Money new orders may use: available without unrealised profit (losses still count). */
   free(): number {
-    return this.available() - Math.max(0, this.holdingProfit());
+    // As available() − max(0, holdingProfit()), summing the positions once.
+    let holding = 0;
+    let margin = 0;
+    for (const p of this.#list) {
+      holding += p.holdingProfit();
+      margin += p.margin();
+    }
+    const balance = this.preBalance + this.closeProfit + holding - this.commission;
+    return balance - (margin + this.orderFrozen) - Math.max(0, holding);
   }
 
   /** Daily settlement: the balance becomes the new pre-balance. */
   settle(): void {
     let marked = 0;
-    for (const p of this.positions.values()) marked += p.settle();
+    for (const p of this.#list) marked += p.settle();
     this.preBalance += this.closeProfit + marked - this.commission;
     this.closeProfit = 0;
     this.commission = 0;
   }
+}
+
+function slotOf(direction: Direction): number {
+  return direction === "LONG" ? 0 : direction === "SHORT" ? 1 : 2;
 }

@@ -59,6 +59,7 @@ export class EventEngine {
     const list = this.#handlers.get(type) ?? [];
     // Copy on write: a dispatch in progress keeps the list it started with.
     if (!list.includes(handler as EventHandler)) this.#handlers.set(type, [...list, handler as EventHandler]);
+    this.#lastType = undefined;
     return () => this.unregister(type, handler);
   }
 
@@ -68,6 +69,7 @@ export class EventEngine {
     const next = list.filter((h) => h !== handler);
     if (next.length) this.#handlers.set(type, next);
     else this.#handlers.delete(type);
+    this.#lastType = undefined;
   }
 
   /** Receive every event. */
@@ -115,12 +117,24 @@ export class EventEngine {
     return base;
   }
 
+  /** The handler lists of the type dispatched last (a tick stream repeats one type): reset on any change. */
+  #lastType: string | undefined;
+  #lastOwn: EventHandler[] | undefined;
+  #lastBase: EventHandler[] | undefined;
+
   #dispatch(event: Event): { error: unknown } | undefined {
     let failure: { error: unknown } | undefined;
     const type = event.type;
-    const base = this.#baseOf(type);
+    if (type !== this.#lastType) {
+      const base = this.#baseOf(type);
+      this.#lastOwn = this.#handlers.get(type);
+      this.#lastBase = base !== type ? this.#handlers.get(base) : undefined;
+      this.#lastType = type;
+    }
+    const own = this.#lastOwn;
+    const byBase = this.#lastBase;
     for (let round = 0; round < 3; round++) {
-      const list = round === 0 ? this.#handlers.get(type) : round === 1 ? (base !== type ? this.#handlers.get(base) : undefined) : this.#general;
+      const list = round === 0 ? own : round === 1 ? byBase : this.#general;
       if (!list) continue;
       for (let i = 0; i < list.length; i++) {
         try {

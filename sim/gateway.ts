@@ -47,13 +47,21 @@ export class GatewayEvents {
   /** `eTick.<vtSymbol>` per symbol, made once: a fresh string per tick costs a hash per dispatch. */
   readonly #tickTypes = new Map<string, string>();
 
+  /** The symbol of the last tick and its type: one instrument's ticks usually come in a row. */
+  #lastSymbol = "";
+  #lastTickType = "";
+
   tick(tick: TickData): void {
-    let type = this.#tickTypes.get(tick.vtSymbol);
-    if (type === undefined) {
-      type = EVENT_TICK + tick.vtSymbol;
-      this.#tickTypes.set(tick.vtSymbol, type);
+    if (tick.vtSymbol !== this.#lastSymbol) {
+      let type = this.#tickTypes.get(tick.vtSymbol);
+      if (type === undefined) {
+        type = EVENT_TICK + tick.vtSymbol;
+        this.#tickTypes.set(tick.vtSymbol, type);
+      }
+      this.#lastSymbol = tick.vtSymbol;
+      this.#lastTickType = type;
     }
-    this.eventEngine.put(type, tick);
+    this.eventEngine.put(this.#lastTickType, tick);
   }
 
   order(order: OrderData): void {

@@ -271,28 +271,34 @@ export class MatchingEngine {
     }
   }
 
+  /** The order `#take` is matching, for the book's callbacks below (made once, not per order). */
+  #taker: SimOrder | undefined;
+  readonly #onTakerFill = (maker: BookEntry<SimOrder>, q: number, price: number): void => {
+    this.#trade(price, q);
+    this.#fill(maker.data, q, price);
+    this.#fill(this.#taker!, q, price);
+  };
+  readonly #takerCap = (price: number, q: number): number => this.hooks.afford!(this.#taker!, q, price);
+  readonly #makerCap = (maker: BookEntry<SimOrder>, q: number): number => this.#makerCan(maker, q);
+  readonly #evictMaker = (maker: BookEntry<SimOrder>): void => this.#finish(maker.data, REASON.funds);
+
   /** Walk the book and the synthetic depth for `order` within `limit`; then rest or cancel the remainder. */
   #take(order: SimOrder, limit: number): void {
     const side = order.side;
     const prices = side === 1 ? this.askPrices : this.bidPrices;
     const vols = side === 1 ? this.askVolumes : this.bidVolumes;
-    const onFill = (maker: BookEntry<SimOrder>, q: number, price: number): void => {
-      this.#trade(price, q);
-      this.#fill(maker.data, q, price);
-      this.#fill(order, q, price);
-    };
     // Holds are estimates (best price, stop price): each fill is paid for before it happens.
-    const afford = this.hooks.afford;
-    const cap = afford ? (price: number, q: number): number => afford.call(this.hooks, order, q, price) : undefined;
-    const makerCap = afford ? (maker: BookEntry<SimOrder>, q: number): number => this.#makerCan(maker, q) : undefined;
-    const evict = (maker: BookEntry<SimOrder>): void => this.#finish(maker.data, REASON.funds);
+    const cap = this.hooks.afford ? this.#takerCap : undefined;
+    const makerCap = this.hooks.afford ? this.#makerCap : undefined;
+    const evict = this.#evictMaker;
+    this.#taker = order;
     let selfTrade = false;
     let broke = false;
     while (order.traded < order.lots) {
       const k = firstAvailableIndex(vols);
       const synth = k >= 0 && (side === 1 ? prices[k]! <= limit : prices[k]! >= limit) ? prices[k]! : undefined;
       // Accounts' orders at the synthetic price or better go first.
-      const r = this.book.take(side, synth ?? limit, order.lots - order.traded, order.owner, onFill, cap, makerCap, evict);
+      const r = this.book.take(side, synth ?? limit, order.lots - order.traded, order.owner, this.#onTakerFill, cap, makerCap, evict);
       if (r.selfTrade) {
         selfTrade = true;
         break;

@@ -217,14 +217,29 @@ export class RpcGateway implements Gateway {
 
   async subscribe(req: SubscribeRequest): Promise<void> {
     const vtSymbol = `${req.symbol}.${req.exchange}`;
-    await this.client.call("subscribe", [req, this.#routeOf(vtSymbol)]);
     const topic = EVENT_TICK + vtSymbol;
-    if (this.#tickTopics.has(topic)) return;
-    this.#tickTopics.add(topic);
-    this.#unsubscribe.push(this.client.subscribe(topic, (t, data) => {
-      // A prefix subscription also matches longer symbols: keep only this one.
-      if (t === topic) this.#apply("tick", data);
-    }));
+    // Listen before asking: the service may publish a tick as soon as it has subscribed, before
+    // its answer reaches us. A refused subscription takes the listener back.
+    let off: (() => void) | undefined;
+    if (!this.#tickTopics.has(topic)) {
+      this.#tickTopics.add(topic);
+      off = this.client.subscribe(topic, (t, data) => {
+        // A prefix subscription also matches longer symbols: keep only this one.
+        if (t === topic) this.#apply("tick", data);
+      });
+      this.#unsubscribe.push(off);
+    }
+    try {
+      await this.client.call("subscribe", [req, this.#routeOf(vtSymbol)]);
+    } catch (error) {
+      if (off) {
+        off();
+        const i = this.#unsubscribe.indexOf(off);
+        if (i >= 0) this.#unsubscribe.splice(i, 1);
+        this.#tickTopics.delete(topic);
+      }
+      throw error;
+    }
   }
 
   async sendOrder(req: OrderRequest): Promise<string> {

@@ -129,6 +129,66 @@ describe("RpcService and RpcGateway over memory", () => {
     expect(Array.isArray(await remote.queryHistory({ symbol: "T1", exchange: "LOCAL", start: 0 }))).toBe(true);
   });
 
+  it("hears a tick published right after the service subscribed, before its answer arrives", async () => {
+    const s = await serve();
+    const { gw, eventEngine } = await connectGateway(s);
+    // The client sees the answer only once the tick the service published after subscribing has
+    // reached it: the gateway must already be listening by then.
+    const call = gw.client.call.bind(gw.client);
+    const raw = s.client();
+    await raw.start();
+    gw.client.call = (async (fn: string, ...rest: unknown[]) => {
+      const answer = await (call as (fn: string, ...rest: unknown[]) => Promise<unknown>)(fn, ...rest);
+      if (fn === "subscribe") {
+        const arrived = new Promise<void>((resolve) => {
+          const off = raw.subscribe(`eTick.${VT}`, () => {
+            off();
+            resolve();
+          });
+        });
+        await raw.synced();
+        s.market(BOOK);
+        await arrived;
+      }
+      return answer;
+    }) as typeof gw.client.call;
+    const tick = nextEvent(eventEngine, (e) => e.type === `eTick.${VT}`);
+    await gw.subscribe({ symbol: "T1", exchange: "LOCAL" });
+    s.market({ bids: [[98, 5]], asks: [[100, 5]] });
+    expect((await tick).data).toMatchObject({ vtSymbol: VT, bidPrice1: 99 });
+  });
+
+  it("takes its listener back when the service refuses a subscription", async () => {
+    const s = await serve();
+    const { gw, eventEngine, events } = await connectGateway(s);
+    const call = gw.client.call.bind(gw.client);
+    gw.client.call = (async (fn: string, ...rest: unknown[]) => {
+      if (fn === "subscribe") throw new RpcError("UNAVAILABLE", "refused");
+      return (call as (fn: string, ...rest: unknown[]) => Promise<unknown>)(fn, ...rest);
+    }) as typeof gw.client.call;
+    await expect(gw.subscribe({ symbol: "T1", exchange: "LOCAL" })).rejects.toThrow(/refused/);
+    gw.client.call = call;
+    // Another client has the service publish T1's ticks: the refused gateway must not take them.
+    const raw = s.client();
+    await raw.start();
+    const arrived = new Promise<void>((resolve) => {
+      const off = raw.subscribe(`eTick.${VT}`, () => {
+        off();
+        resolve();
+      });
+    });
+    await raw.call("subscribe", [{ symbol: "T1", exchange: "LOCAL" }, "SIM"]);
+    await raw.synced();
+    s.market(BOOK);
+    await arrived;
+    expect(events.some((e) => e.type === `eTick.${VT}`)).toBe(false);
+    // Asked again and granted, it listens.
+    await gw.subscribe({ symbol: "T1", exchange: "LOCAL" });
+    const tick = nextEvent(eventEngine, (e) => e.type === `eTick.${VT}`);
+    s.market(BOOK);
+    expect((await tick).data).toMatchObject({ vtSymbol: VT });
+  });
+
   it("answers bad requests with INVALID_ARGUMENT or a rejected order, never a crash", async () => {
     const s = await serve();
     const c = s.client();
