@@ -84,7 +84,11 @@ export interface EngineSocket {
   connect(address: string): void;
   send(frames: Uint8Array[], options?: SendOptions): Promise<void>;
   receive(): Promise<Uint8Array[]>;
-  close(): void;
+  /**
+   * Close the socket. `lingerMs`, when given, replaces the socket's linger for this close:
+   * messages already queued get that long to go out (in the background: close never blocks).
+   */
+  close(lingerMs?: number): void;
   readonly closed: boolean;
   /** Report connection events to `listener` until the socket closes. */
   watch(listener: (event: SocketEvent) => void): void;

@@ -61,8 +61,11 @@ class NativeSocketAdapter implements SubscriberSocket {
     (this.socket as zmq.Subscriber).unsubscribe(prefix as Buffer);
   }
 
-  close(): void {
-    if (!this.socket.closed) this.socket.close();
+  close(lingerMs?: number): void {
+    if (this.socket.closed) return;
+    // libzmq reads ZMQ_LINGER at close: its I/O thread keeps sending what is queued that long.
+    if (lingerMs !== undefined) this.socket.linger = lingerMs;
+    this.socket.close();
   }
 
   watch(listener: (event: SocketEvent) => void): void {

@@ -34,6 +34,12 @@ const encoder = new TextEncoder();
  */
 const MAX_TRACKED_PEERS = 65_536;
 
+/**
+ * How long close() lets the last messages out when no `linger` is set: long enough for the
+ * "stopping" heartbeat on a live connection, short enough that stop() stays prompt.
+ */
+const STOP_FLUSH_MS = 200;
+
 export class ZmqServerTransport implements ServerTransport {
   readonly rep: string;
   readonly pub: string;
@@ -203,13 +209,23 @@ export class ZmqServerTransport implements ServerTransport {
     if (!this.broadcasts.push([this.topicBytes(topic), frame], latestValue)) this.publishDropped += 1;
   }
 
+  /**
+   * Close with a short, bounded flush: what the core sent last — the "stopping" heartbeat that
+   * tells clients at once, the UNAVAILABLE answers to calls in flight — gets up to
+   * `linger` ms (default STOP_FLUSH_MS) to leave, first from our queues, then from the
+   * sockets (their linger). A peer that does not read never holds close() longer.
+   */
   async close(): Promise<void> {
     if (this.state === "closed") return;
     this.state = "closed";
+    const linger = checkCount("linger", this.options.linger, STOP_FLUSH_MS);
+    const started = Date.now();
+    if (linger > 0) await Promise.all([this.replies?.idle(linger), this.broadcasts?.idle(linger)]);
+    const left = linger > 0 ? Math.max(1, linger - (Date.now() - started)) : 0;
     this.replies?.close();
     this.broadcasts?.close();
-    this.router?.close();
-    this.publisher?.close();
+    this.router?.close(left);
+    this.publisher?.close(left);
   }
 
   private topicBytes(topic: string): Uint8Array {
