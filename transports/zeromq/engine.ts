@@ -94,6 +94,12 @@ export interface EngineSocket {
   watch(listener: (event: SocketEvent) => void): void;
   /** True for a ROUTER that delivers the `routerNotify` messages (the option was asked for and the engine has it). */
   readonly notifies?: boolean;
+  /**
+   * True where a notification cannot be told from a peer's own empty message by its shape
+   * (libzmq: both are `[routingId, <empty>]`). The socket's "disconnected" events then tell
+   * which notifications are departures. Our ZMTP engine drops peers' empty messages itself.
+   */
+  readonly notifyLooksLikeEmptyMessage?: boolean;
   /** The engine's own counters for this socket (drops, refusals), where it keeps any. */
   stats?(): Readonly<Record<string, number>>;
 }

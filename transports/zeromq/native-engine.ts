@@ -32,6 +32,11 @@ class NativeSocketAdapter implements SubscriberSocket {
     readonly notifies = false,
   ) {}
 
+  /** libzmq's ROUTER_NOTIFY message is an empty message from the peer (see EngineSocket). */
+  get notifyLooksLikeEmptyMessage(): boolean {
+    return this.notifies;
+  }
+
   get closed(): boolean {
     return this.socket.closed;
   }
