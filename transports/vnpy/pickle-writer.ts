@@ -34,6 +34,27 @@ class Out {
     this.#room(1);
     this.#buf[this.#len++] = b;
   }
+  /**
+   * A str of fewer than 256 characters, all ASCII (names, identifiers, modules: nearly every
+   * string here), as SHORT_BINUNICODE, straight into the buffer. False, with nothing written,
+   * for any other string.
+   */
+  shortAscii(text: string): boolean {
+    const n = text.length;
+    if (n >= 256) return false;
+    this.#room(n + 2);
+    const buf = this.#buf;
+    const at = this.#len + 2;
+    for (let i = 0; i < n; i++) {
+      const c = text.charCodeAt(i);
+      if (c >= 0x80) return false;
+      buf[at + i] = c;
+    }
+    buf[this.#len] = 0x8c; // SHORT_BINUNICODE
+    buf[this.#len + 1] = n;
+    this.#len = at + n;
+    return true;
+  }
   bytes(b: Uint8Array): void {
     this.#room(b.length);
     this.#buf.set(b, this.#len);
@@ -74,6 +95,7 @@ export function writePickle(value: PyValue): Uint8Array {
 }
 
 function writeString(out: Out, text: string): void {
+  if (out.shortAscii(text)) return;
   const b = utf8.encode(text);
   if (b.length < 256) {
     out.byte(0x8c); // SHORT_BINUNICODE
