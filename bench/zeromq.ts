@@ -16,6 +16,10 @@
  * left JIT compilation in the RPC side's p99), then contenders take turns in ROUNDS rounds whose
  * order alternates; latencies pool the samples of all rounds, rates and broadcasts take medians.
  *
+ * Servers and subscribers run as roles in a few host processes started once per run (one for
+ * the servers, one per subscriber: bench/fixtures/zeromq-peer.ts), each measurement with fresh
+ * sockets; a subscriber reports when the end marker published after the data reaches it.
+ *
  * Standalone: `npx tsx bench/zeromq.ts [--quick] [--engine native|zmtp]`.
  */
 import { spawn, type ChildProcess } from "node:child_process";
@@ -89,7 +93,7 @@ async function benchEngine(hosts: Hosts, quick: boolean, engine: EngineName): Pr
       const count = quick && subscribers > 1 ? broadcast / 2 : broadcast;
       const kinds: Kind[] = subscribers === 1 ? ["raw", "rpc", "transport"] : ["raw", "rpc"];
       const results: Record<Kind, BroadcastResult[]> = { raw: [], rpc: [], transport: [] };
-      // Each round starts fresh processes; rounds alternate the order of the contenders.
+      // Each round starts fresh sockets (in the long-lived hosts); rounds alternate the order of the contenders.
       for (let round = 0; round < BROADCAST_ROUNDS; round++) {
         for (const kind of round % 2 === 0 ? kinds : [...kinds].reverse()) {
           results[kind].push(await broadcastOnce(hosts, kind, dir, engine, count, subscribers));
