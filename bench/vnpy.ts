@@ -97,52 +97,48 @@ export async function benchVnpy({ quick = false }: { quick?: boolean } = {}): Pr
     console.error(`vnpy: skipped: ${why}`);
     return [];
   }
-  return [...(await sendOrder(quick)), ...(await clientRate(quick))];
-}
-
-async function sendOrder(quick: boolean): Promise<BenchRow[]> {
-  const [twRep, twPub, twVnpyRep, twVnpyPub, vnRep, vnPub] = await Promise.all([tcp(), tcp(), tcp(), tcp(), tcp(), tcp()]);
+  // Every server starts at once: their start-ups overlap instead of adding up.
+  const [twRep, twPub, twVnpyRep, twVnpyPub, vnRep, vnPub, rep, pub, rawRep, rawPub] = (await Promise.all(Array.from({ length: 10 }, tcp))) as [string, string, string, string, string, string, string, string, string, string];
   const procs: Proc[] = [];
   try {
     const ours = tradewire(["serve", "--vnpy", "--rep", twRep, "--pub", twPub, "--vnpy-rep", twVnpyRep, "--vnpy-pub", twVnpyPub]);
     const theirs = python("vnpy-fake-gateway.py", [vnRep, vnPub]);
-    procs.push(ours, theirs);
-    await Promise.all([ours.line(/^VeighNa wire: /), theirs.line(/^ready$/)]);
-    const spec = { servers: { tw: [twVnpyRep, twVnpyPub], vn: [vnRep, vnPub] }, iterations: quick ? 500 : 5_000, warmup: quick ? 100 : 500 };
-    const timer = python("vnpy-send-order.py", [JSON.stringify(spec)]);
-    procs.push(timer);
-    type Result = { p50: number; p99: number; orders: number; rejected: number };
-    const got = JSON.parse(await timer.line(/^\{/)) as { tw: Result; vn: Result };
-    // A rejected order is answered sooner than an accepted one: such a run compares nothing.
-    for (const [name, r] of Object.entries(got)) if (r.rejected > 0) throw new Error(`${name}: ${r.rejected} of ${r.orders} orders rejected`);
-    const baseline = "VeighNa RpcServer, fake gateway accepting each order";
+    const demo = tradewire(["serve", "--demo", "--rep", rep, "--pub", pub]);
+    const raw = start(process.execPath, ["--import", "tsx", join(FIXTURES, "zeromq-peer.ts"), JSON.stringify({ role: "raw-server", rep: rawRep, pub: rawPub })]);
+    procs.push(ours, theirs, demo, raw);
+    await Promise.all([ours.line(/^VeighNa wire: /), theirs.line(/^ready$/), demo.line(/^RPC service started/), raw.line(/^ready$/)]);
     return [
-      row("vnpy send_order p50 (serve --vnpy)", "µs", got.tw.p50, got.vn.p50, baseline),
-      row("vnpy send_order p99 (serve --vnpy)", "µs", got.tw.p99, got.vn.p99, baseline),
+      ...(await sendOrder(quick, procs, { tw: [twVnpyRep, twVnpyPub], vn: [vnRep, vnPub] })),
+      ...(await clientRate(quick, procs, { tradewire: [rep, pub], raw: rawRep })),
     ];
   } finally {
     await Promise.all(procs.map((p) => p.stop()));
   }
 }
 
-async function clientRate(quick: boolean): Promise<BenchRow[]> {
-  const [rep, pub, rawRep, rawPub] = await Promise.all([tcp(), tcp(), tcp(), tcp()]);
+async function sendOrder(quick: boolean, procs: Proc[], servers: { tw: string[]; vn: string[] }): Promise<BenchRow[]> {
+  const spec = { servers, iterations: quick ? 400 : 5_000, warmup: quick ? 50 : 500 };
+  const timer = python("vnpy-send-order.py", [JSON.stringify(spec)]);
+  procs.push(timer);
+  type Result = { p50: number; p99: number; orders: number; rejected: number };
+  const got = JSON.parse(await timer.line(/^\{/)) as { tw: Result; vn: Result };
+  // A rejected order is answered sooner than an accepted one: such a run compares nothing.
+  for (const [name, r] of Object.entries(got)) if (r.rejected > 0) throw new Error(`${name}: ${r.rejected} of ${r.orders} orders rejected`);
+  const baseline = "VeighNa RpcServer, fake gateway accepting each order";
+  return [
+    row("vnpy send_order p50 (serve --vnpy)", "µs", got.tw.p50, got.vn.p50, baseline),
+    row("vnpy send_order p99 (serve --vnpy)", "µs", got.tw.p99, got.vn.p99, baseline),
+  ];
+}
+
+async function clientRate(quick: boolean, procs: Proc[], servers: { tradewire: string[]; raw: string }): Promise<BenchRow[]> {
   const inFlight = [1, 64];
-  const procs: Proc[] = [];
-  try {
-    const server = tradewire(["serve", "--demo", "--rep", rep, "--pub", pub]);
-    const raw = start(process.execPath, ["--import", "tsx", join(FIXTURES, "zeromq-peer.ts"), JSON.stringify({ role: "raw-server", rep: rawRep, pub: rawPub })]);
-    procs.push(server, raw);
-    await Promise.all([server.line(/^RPC service started/), raw.line(/^ready$/)]);
-    const timer = python("tw-client-rate.py", [JSON.stringify({ tradewire: [rep, pub], raw: rawRep, total: quick ? 3_000 : 20_000, inFlight })]);
-    procs.push(timer);
-    const got = JSON.parse(await timer.line(/^\{/)) as Record<string, { tradewire: number; raw: number }>;
-    return inFlight.map((n) =>
-      row(`vnpy python client calls/s ${n} in flight`, "calls/s", got[n]!.tradewire, got[n]!.raw, `pyzmq DEALER, ${n} in flight, zeromq.js ROUTER echo`),
-    );
-  } finally {
-    await Promise.all(procs.map((p) => p.stop()));
-  }
+  const timer = python("tw-client-rate.py", [JSON.stringify({ ...servers, total: quick ? 2_000 : 20_000, warmup: quick ? 300 : 1_000, inFlight })]);
+  procs.push(timer);
+  const got = JSON.parse(await timer.line(/^\{/)) as Record<string, { tradewire: number; raw: number }>;
+  return inFlight.map((n) =>
+    row(`vnpy python client calls/s ${n} in flight`, "calls/s", got[n]!.tradewire, got[n]!.raw, `pyzmq DEALER, ${n} in flight, zeromq.js ROUTER echo`),
+  );
 }
 
 if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {

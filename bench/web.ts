@@ -51,7 +51,7 @@ export async function benchWeb({ quick = false }: { quick?: boolean } = {}): Pro
   const iterations = quick ? 200 : 2_000;
   const warmup = quick ? 50 : 300;
   const rounds = quick ? 2 : 4;
-  const windowMs = quick ? 3_000 : 10_000;
+  const windowMs = quick ? 1_500 : 10_000;
   const folder = mkdtempSync(join(tmpdir(), "tw-bench-web-"));
   const children: ChildProcess[] = [];
   const clients: RpcClient[] = [];

@@ -16,6 +16,10 @@
  * left JIT compilation in the RPC side's p99), then contenders take turns in ROUNDS rounds whose
  * order alternates; latencies pool the samples of all rounds, rates and broadcasts take medians.
  *
+ * Servers and subscribers run as roles in a few host processes started once per run (one for
+ * the servers, one per subscriber: bench/fixtures/zeromq-peer.ts), each measurement with fresh
+ * sockets; a subscriber reports when the end marker published after the data reaches it.
+ *
  * Standalone: `npx tsx bench/zeromq.ts [--quick] [--engine native|zmtp]`.
  */
 import { spawn, type ChildProcess } from "node:child_process";
@@ -33,7 +37,8 @@ import { freePort } from "./free-port.ts";
 const PEER = fileURLToPath(new URL("./fixtures/zeromq-peer.ts", import.meta.url));
 const quiet = { warn: () => {}, error: () => {} };
 const WARMUP = 3_000;
-const QUICK_WARMUP = 1_000;
+// The hosts and this process stay up for the whole run, so only the first contenders start cold.
+const QUICK_WARMUP = 300;
 const PAYLOAD = { symbol: "IF2512.CFFEX", lastPrice: 3999.2, volume: 1, bid: 3999, ask: 3999.4 };
 
 interface Options {
@@ -44,28 +49,37 @@ interface Options {
 
 export async function benchZeromq({ quick = false, engines }: Options = {}): Promise<BenchRow[]> {
   const rows: BenchRow[] = [];
-  // Quick mode gives the same rows as a full run, from fewer samples.
-  for (const engine of engines ?? ["native", "zmtp"]) rows.push(...(await benchEngine(quick, engine)));
+  const hosts: Hosts = { servers: new Host(), subscribers: Array.from({ length: 4 }, () => new Host()) };
+  try {
+    await Promise.all([hosts.servers, ...hosts.subscribers].map((host) => host.ready()));
+    // Quick mode gives the same rows as a full run, from fewer samples.
+    for (const engine of engines ?? ["native", "zmtp"]) rows.push(...(await benchEngine(hosts, quick, engine)));
+  } finally {
+    await Promise.all([hosts.servers, ...hosts.subscribers].map((host) => host.close()));
+  }
   return rows;
 }
 
-async function benchEngine(quick: boolean, engine: EngineName): Promise<BenchRow[]> {
+async function benchEngine(hosts: Hosts, quick: boolean, engine: EngineName): Promise<BenchRow[]> {
   const label = engine === "native" ? "zeromq" : `zeromq (${engine})`;
   const sequential = quick ? 1_000 : 10_000;
   const pipelined = quick ? 4_000 : 50_000;
-  const broadcast = quick ? 20_000 : 200_000;
+  // One call in flight is the slowest row to fill: quick mode gives it fewer calls.
+  const pipelinedAlone = quick ? 1_000 : pipelined;
+  // Above the publishers' high-water mark (10 000), so quick runs also see what a full queue drops.
+  const broadcast = quick ? 12_000 : 200_000;
   const BROADCAST_ROUNDS = quick ? 1 : 5;
   const rows: BenchRow[] = [];
   const dir = mkdtempSync(join(tmpdir(), "tw-bench-"));
   try {
     for (const protocol of ["tcp", "ipc"] as const) {
-      const { raw, rpc, transport } = await callLatency(protocol, dir, engine, sequential, quick ? QUICK_WARMUP : WARMUP);
+      const { raw, rpc, transport } = await callLatency(hosts, protocol, dir, engine, sequential, quick ? QUICK_WARMUP : WARMUP);
       rows.push(row(`${label} ${protocol} call p50`, "µs", percentile(rpc, 50), percentile(raw, 50), "zeromq.js DEALER→ROUTER echo"));
       rows.push(row(`${label} ${protocol} call p99`, "µs", percentile(rpc, 99), percentile(raw, 99), "zeromq.js DEALER→ROUTER echo"));
       rows.push(row(`${label} ${protocol} transport-only round trip p50`, "µs", percentile(transport, 50), percentile(raw, 50), "zeromq.js DEALER→ROUTER echo"));
     }
     for (const inFlight of [1, 16, 128]) {
-      const { raw, rpc, transport, stream } = await callRate(dir, engine, pipelined, inFlight);
+      const { raw, rpc, transport, stream } = await callRate(hosts, dir, engine, inFlight === 1 ? pipelinedAlone : pipelined, inFlight, quick ? QUICK_WARMUP : 1_000);
       rows.push(row(`${label} tcp calls/s ${inFlight} in flight`, "calls/s", rpc, raw, `zeromq.js DEALER with ${inFlight} in flight`));
       if (inFlight === 128) {
         rows.push(row(`${label} tcp transport-only round trips/s ${inFlight} in flight`, "calls/s", transport, raw, `zeromq.js DEALER with ${inFlight} in flight`));
@@ -74,12 +88,15 @@ async function benchEngine(quick: boolean, engine: EngineName): Promise<BenchRow
     }
     for (const subscribers of [1, 4]) {
       const subs = `${subscribers} sub${subscribers === 1 ? "" : "s"}`;
+      // Quick mode: half as many messages to 4 subscribers (still twice as many received in all):
+      // every message received costs its process CPU, and 4 subscribers share 2 cores.
+      const count = quick && subscribers > 1 ? broadcast / 2 : broadcast;
       const kinds: Kind[] = subscribers === 1 ? ["raw", "rpc", "transport"] : ["raw", "rpc"];
       const results: Record<Kind, BroadcastResult[]> = { raw: [], rpc: [], transport: [] };
-      // Each round starts fresh processes; rounds alternate the order of the contenders.
+      // Each round starts fresh sockets (in the long-lived hosts); rounds alternate the order of the contenders.
       for (let round = 0; round < BROADCAST_ROUNDS; round++) {
         for (const kind of round % 2 === 0 ? kinds : [...kinds].reverse()) {
-          results[kind].push(await broadcastOnce(kind, dir, engine, broadcast, subscribers));
+          results[kind].push(await broadcastOnce(hosts, kind, dir, engine, count, subscribers));
         }
       }
       const rate = (kind: Kind) => median(results[kind].map((r) => r.rate));
@@ -93,8 +110,8 @@ async function benchEngine(quick: boolean, engine: EngineName): Promise<BenchRow
       const withLatest: number[] = [];
       const without: number[] = [];
       for (let round = 0; round < BROADCAST_ROUNDS; round++) {
-        withLatest.push(await floodOnce(dir, engine, broadcast, subscribers, true));
-        without.push(await floodOnce(dir, engine, broadcast, subscribers, false));
+        withLatest.push(await floodOnce(hosts, dir, engine, count, subscribers, true));
+        without.push(await floodOnce(hosts, dir, engine, count, subscribers, false));
       }
       rows.push(row(`${label} tcp flood ${subs} order events delivered`, "%", median(withLatest), median(without), "the same flood with ticks as ordinary events"));
     }
@@ -115,54 +132,103 @@ async function addresses(protocol: "tcp" | "ipc", dir: string): Promise<{ rep: s
   return { rep: `tcp://127.0.0.1:${await freePort()}`, pub: `tcp://127.0.0.1:${await freePort()}` };
 }
 
+/** A role running in a host process (see bench/fixtures/zeromq-peer.ts). */
 interface Peer {
-  child: ChildProcess;
-  lines: string[];
-  /** Resolves with the first line satisfying `test`. */
+  /** Resolves with the first line of this role satisfying `test`. */
   line(test: (line: string) => boolean): Promise<string>;
   stop(): Promise<void>;
 }
 
-function peer(args: Record<string, unknown>): Peer {
-  const child = spawn(process.execPath, ["--import", "tsx", PEER, JSON.stringify(args)], { stdio: ["ignore", "pipe", "inherit"] });
-  const lines: string[] = [];
-  const waiters = new Set<() => void>();
-  let partial = "";
-  child.stdout!.on("data", (chunk: Buffer) => {
-    const parts = (partial + chunk.toString()).split("\n");
-    partial = parts.pop() ?? "";
-    lines.push(...parts);
-    for (const wake of waiters) wake();
-  });
-  const closed = new Promise<void>((resolve) => child.once("close", () => resolve()));
-  void closed.then(() => {
-    for (const wake of waiters) wake();
-  });
-  return {
-    child,
-    lines,
-    async line(test) {
-      for (;;) {
-        const found = lines.find(test);
-        if (found !== undefined) return found;
-        if (child.exitCode !== null || child.signalCode !== null) throw new Error(`Bench peer ${String(args.role)} exited early`);
-        await new Promise<void>((wake) => {
-          const once = () => (waiters.delete(once), wake());
-          waiters.add(once);
-        });
+/**
+ * A long-lived process hosting roles, started once per run: starting Node with tsx for every
+ * measurement cost more than the measurements themselves. One host for the servers, one per
+ * subscriber (so each subscriber has a process, and a core, of its own).
+ */
+class Host {
+  readonly #child: ChildProcess;
+  readonly #lines = new Map<number, string[]>();
+  readonly #waiters = new Set<() => void>();
+  #exited = false;
+  readonly #closed: Promise<void>;
+  static #ids = 0;
+
+  constructor() {
+    this.#child = spawn(process.execPath, ["--import", "tsx", PEER, "host"], { stdio: ["pipe", "pipe", "inherit"] });
+    this.#lines.set(0, []);
+    let partial = "";
+    this.#child.stdout!.on("data", (chunk: Buffer) => {
+      const parts = (partial + chunk.toString()).split("\n");
+      partial = parts.pop() ?? "";
+      for (const part of parts) {
+        const space = part.indexOf(" ");
+        const id = Number(part.slice(0, space));
+        const list = this.#lines.get(id);
+        if (list) list.push(part.slice(space + 1));
       }
-    },
-    async stop() {
-      if (child.exitCode === null && child.signalCode === null) child.kill("SIGTERM");
-      await closed;
-    },
-  };
+      this.#wake();
+    });
+    this.#closed = new Promise<void>((resolve) => this.#child.once("close", () => resolve()));
+    void this.#closed.then(() => {
+      this.#exited = true;
+      this.#wake();
+    });
+  }
+
+  #wake(): void {
+    for (const wake of this.#waiters) wake();
+  }
+
+  async #next(id: number, test: (line: string) => boolean): Promise<string> {
+    for (;;) {
+      const lines = this.#lines.get(id) ?? [];
+      const failed = lines.find((line) => line.startsWith("failed "));
+      if (failed !== undefined) throw new Error(`Bench peer: ${failed}`);
+      const found = lines.find(test);
+      if (found !== undefined) return found;
+      if (this.#exited) throw new Error("Bench peer host exited early");
+      await new Promise<void>((wake) => {
+        const once = () => (this.#waiters.delete(once), wake());
+        this.#waiters.add(once);
+      });
+    }
+  }
+
+  /** Resolves once the host has loaded (so its start-up does not overlap a measurement). */
+  ready(): Promise<string> {
+    return this.#next(0, (line) => line === "host ready");
+  }
+
+  run(args: Record<string, unknown>): Peer {
+    const id = ++Host.#ids;
+    this.#lines.set(id, []);
+    this.#child.stdin!.write(`${JSON.stringify({ id, ...args })}\n`);
+    return {
+      line: (test) => this.#next(id, test),
+      stop: async () => {
+        if (this.#exited) return;
+        this.#child.stdin!.write(`${JSON.stringify({ id, stop: true })}\n`);
+        await this.#next(id, (line) => line === "stopped");
+        this.#lines.delete(id);
+      },
+    };
+  }
+
+  async close(): Promise<void> {
+    this.#child.stdin!.end();
+    await this.#closed;
+  }
+}
+
+/** The hosts of one run: started together, so their start-ups overlap. */
+interface Hosts {
+  servers: Host;
+  subscribers: Host[];
 }
 
 type Kind = "raw" | "transport" | "rpc";
 
-async function server(role: `${Kind}-server`, rep: string, pub: string, engine: EngineName): Promise<Peer> {
-  const p = peer({ role, rep, pub, engine });
+async function server(hosts: Hosts, role: `${Kind}-server`, rep: string, pub: string, engine: EngineName): Promise<Peer> {
+  const p = hosts.servers.run({ role, rep, pub, engine });
   await p.line((line) => line === "ready");
   return p;
 }
@@ -244,14 +310,14 @@ async function rpcClient(rep: string, pub: string, engine: EngineName): Promise<
 /** Sequential round trips per contender; rounds alternate so load from elsewhere hits all alike. */
 const ROUNDS = 5;
 
-async function callLatency(protocol: "tcp" | "ipc", dir: string, engine: EngineName, iterations: number, warmup: number) {
+async function callLatency(hosts: Hosts, protocol: "tcp" | "ipc", dir: string, engine: EngineName, iterations: number, warmup: number) {
   const ra = await addresses(protocol, dir);
   const ta = await addresses(protocol, dir);
   const pa = await addresses(protocol, dir);
   const servers = await Promise.all([
-    server("raw-server", ra.rep, ra.pub, engine),
-    server("transport-server", ta.rep, ta.pub, engine),
-    server("rpc-server", pa.rep, pa.pub, engine),
+    server(hosts, "raw-server", ra.rep, ra.pub, engine),
+    server(hosts, "transport-server", ta.rep, ta.pub, engine),
+    server(hosts, "rpc-server", pa.rep, pa.pub, engine),
   ]);
   const caller = new RawCaller(ra.rep);
   const bare = new TransportCaller(ta.rep, ta.pub, engine);
@@ -280,14 +346,14 @@ async function callLatency(protocol: "tcp" | "ipc", dir: string, engine: EngineN
   }
 }
 
-async function callRate(dir: string, engine: EngineName, total: number, inFlight: number) {
+async function callRate(hosts: Hosts, dir: string, engine: EngineName, total: number, inFlight: number, warmup: number) {
   const ra = await addresses("tcp", dir);
   const pa = await addresses("tcp", dir);
   const ta = inFlight === 128 ? await addresses("tcp", dir) : undefined;
   const servers = await Promise.all([
-    server("raw-server", ra.rep, ra.pub, engine),
-    server("rpc-server", pa.rep, pa.pub, engine),
-    ...(ta ? [server("transport-server", ta.rep, ta.pub, engine)] : []),
+    server(hosts, "raw-server", ra.rep, ra.pub, engine),
+    server(hosts, "rpc-server", pa.rep, pa.pub, engine),
+    ...(ta ? [server(hosts, "transport-server", ta.rep, ta.pub, engine)] : []),
   ]);
   const caller = new RawCaller(ra.rep);
   const client = await rpcClient(pa.rep, pa.pub, engine);
@@ -304,7 +370,7 @@ async function callRate(dir: string, engine: EngineName, total: number, inFlight
         : {}),
     };
     const rates: Record<string, number[]> = { raw: [], rpc: [], transport: [], stream: [] };
-    for (const run of Object.values(contenders)) await run(Math.min(1_000, total)); // warm-up
+    for (const run of Object.values(contenders)) await run(Math.min(warmup, total)); // warm-up
     const perRound = Math.ceil(total / ROUNDS);
     for (let round = 0; round < ROUNDS; round++) {
       const names = Object.keys(contenders);
@@ -324,6 +390,32 @@ async function callRate(dir: string, engine: EngineName, total: number, inFlight
   }
 }
 
+/** Every subscriber printed `word`. */
+function allSaid(subs: Peer[], word: string): Promise<unknown> {
+  return Promise.all(subs.map((s) => s.line((line) => line === word)));
+}
+
+/** Every subscriber's JSON result line. */
+function allResults<T>(subs: Peer[]): Promise<T[]> {
+  return Promise.all(subs.map(async (s) => JSON.parse(await s.line((line) => line.startsWith("{"))) as T));
+}
+
+/**
+ * Call `poke` every few ms until `done` settles: the warm-up events until every subscription is
+ * in place, the end marker until every subscriber has it (a publisher at its high-water mark
+ * drops messages, the marker among them, so it is sent again until it gets through).
+ */
+async function repeatUntil<T>(done: Promise<T>, poke: () => Promise<unknown>): Promise<T> {
+  let settled = false;
+  const finished = done.finally(() => (settled = true));
+  void finished.catch(() => {});
+  while (!settled) {
+    await poke();
+    await Promise.race([finished.catch(() => {}), new Promise((resolve) => setTimeout(resolve, 10))]);
+  }
+  return finished;
+}
+
 interface BroadcastResult {
   /** Mean over subscribers of messages received per second. */
   rate: number;
@@ -336,21 +428,15 @@ interface BroadcastResult {
  * of the order events that arrived, with the ticks published as latest values (conflated for a
  * subscriber that falls behind) or as ordinary events.
  */
-async function floodOnce(dir: string, engine: EngineName, count: number, subscribers: number, latestValue: boolean): Promise<number> {
+async function floodOnce(hosts: Hosts, dir: string, engine: EngineName, count: number, subscribers: number, latestValue: boolean): Promise<number> {
   const a = await addresses("tcp", dir);
-  const srv = await server("rpc-server", a.rep, a.pub, engine);
-  const subs = Array.from({ length: subscribers }, () => peer({ role: "rpc-sub", rep: a.rep, pub: a.pub, engine }));
+  const srv = await server(hosts, "rpc-server", a.rep, a.pub, engine);
+  const subs = Array.from({ length: subscribers }, (_, i) => hosts.subscribers[i]!.run({ role: "rpc-sub", rep: a.rep, pub: a.pub, engine }));
   const client = await rpcClient(a.rep, a.pub, engine);
   try {
-    const allReady = Promise.all(subs.map((s) => s.line((line) => line === "ready")));
-    let ready = false;
-    void allReady.then(() => (ready = true));
-    while (!ready) {
-      await client.call("warm");
-      await new Promise((resolve) => setTimeout(resolve, 20));
-    }
+    await repeatUntil(allSaid(subs, "ready"), () => client.call("warm"));
     await client.call("flood", [count, latestValue], { timeoutMs: 600_000 });
-    const results = await Promise.all(subs.map(async (s) => JSON.parse(await s.line((line) => line.startsWith("{"))) as { orders: number }));
+    const results = await repeatUntil(allResults<{ orders: number }>(subs), () => client.call("end"));
     const sent = Math.floor(count / 10);
     return (results.reduce((sum, r) => sum + r.orders, 0) / results.length / sent) * 100;
   } finally {
@@ -360,10 +446,10 @@ async function floodOnce(dir: string, engine: EngineName, count: number, subscri
   }
 }
 
-async function broadcastOnce(kind: Kind, dir: string, engine: EngineName, count: number, subscribers: number): Promise<BroadcastResult> {
+async function broadcastOnce(hosts: Hosts, kind: Kind, dir: string, engine: EngineName, count: number, subscribers: number): Promise<BroadcastResult> {
   const a = await addresses("tcp", dir);
-  const srv = await server(`${kind}-server`, a.rep, a.pub, engine);
-  const subs = Array.from({ length: subscribers }, () => peer({ role: `${kind}-sub`, rep: a.rep, pub: a.pub, engine }));
+  const srv = await server(hosts, `${kind}-server`, a.rep, a.pub, engine);
+  const subs = Array.from({ length: subscribers }, (_, i) => hosts.subscribers[i]!.run({ role: `${kind}-sub`, rep: a.rep, pub: a.pub, engine }));
   let caller: RawCaller | TransportCaller | undefined;
   if (kind === "raw") caller = new RawCaller(a.rep);
   if (kind === "transport") {
@@ -373,19 +459,11 @@ async function broadcastOnce(kind: Kind, dir: string, engine: EngineName, count:
   const client = kind === "rpc" ? await rpcClient(a.rep, a.pub, engine) : undefined;
   try {
     // Publish warm-up messages until every subscriber has one: all subscriptions are in place.
-    const allReady = Promise.all(subs.map((s) => s.line((line) => line === "ready")));
-    let ready = false;
-    void allReady.then(() => (ready = true));
-    while (!ready) {
-      if (caller) await caller.once(new TextEncoder().encode("warm"));
-      else await client!.call("warm");
-      await new Promise((resolve) => setTimeout(resolve, 20));
-    }
+    const say = (word: "warm" | "end") => (caller ? caller.once(new TextEncoder().encode(word)) : client!.call(word));
+    await repeatUntil(allSaid(subs, "ready"), () => say("warm"));
     if (caller) await caller.once(new TextEncoder().encode(`blast:${count}:100`));
     else await client!.call("blast", [count, 100], { timeoutMs: 600_000 });
-    const results = await Promise.all(
-      subs.map(async (s) => JSON.parse(await s.line((line) => line.startsWith("{"))) as { received: number; firstMs: number; lastMs: number }),
-    );
+    const results = await repeatUntil(allResults<{ received: number; firstMs: number; lastMs: number }>(subs), () => say("end"));
     const rates = results.map((r) => (r.received <= 1 ? 0 : (r.received - 1) / ((r.lastMs - r.firstMs) / 1000)));
     return {
       rate: rates.reduce((sum, r) => sum + r, 0) / rates.length,

@@ -62,11 +62,36 @@ function runNode(script: string, args: string[]): Promise<Child> {
   });
 }
 
-async function nativeResult(args: string[]): Promise<Record<string, number>> {
-  const child = await runNode("bench/zmtp-native-client.mjs", args).catch((error) => {
-    throw error;
+/**
+ * The zeromq.js side, one Node process for the whole run taking one command at a time (starting
+ * Node with the native addon per measurement cost more than the measurements themselves).
+ */
+class NativeClient {
+  readonly #child = spawn(process.env["NODE_BINARY"] ?? "node", [join(root, "bench/zmtp-native-client.mjs"), "serve"], {
+    cwd: root,
+    stdio: ["pipe", "pipe", "inherit"],
   });
-  return JSON.parse((await child.output).trim().split("\n").at(-1)!) as Record<string, number>;
+  readonly #waiting: Array<{ resolve(line: string): void; reject(error: Error): void }> = [];
+  readonly #exited = new Promise<void>((resolve) => this.#child.once("exit", () => resolve()));
+
+  constructor() {
+    createInterface({ input: this.#child.stdout! }).on("line", (line) => this.#waiting.shift()?.resolve(line));
+    void this.#exited.then(() => {
+      for (const waiter of this.#waiting.splice(0)) waiter.reject(new Error("bench/zmtp-native-client.mjs exited before answering"));
+    });
+  }
+
+  result(args: string[]): Promise<Record<string, number>> {
+    return new Promise<string>((resolve, reject) => {
+      this.#waiting.push({ resolve, reject });
+      this.#child.stdin!.write(`${args.join(" ")}\n`);
+    }).then((line) => JSON.parse(line) as Record<string, number>);
+  }
+
+  async close(): Promise<void> {
+    this.#child.stdin!.end();
+    await this.#exited;
+  }
 }
 
 const percentile = (sorted: number[], p: number): number =>
@@ -173,15 +198,16 @@ class Samples {
  */
 export async function runZmtpBench(options: { quick?: boolean } = {}): Promise<BenchRow[]> {
   const quick = options.quick ?? false;
-  // Quick runs twice (Node and Deno) inside `npm run bench -- --quick`'s 60 s: about 5 s each.
+  // Quick runs twice (Node and Deno) inside `npm run bench -- --quick`'s 60 s: a few s each.
   const rounds = quick ? 3 : 5;
-  const roundTrips = quick ? 500 : 5000;
-  const warmup = quick ? 150 : 500;
-  const total = quick ? 5_000 : 50_000;
+  const roundTrips = quick ? 400 : 5000;
+  const warmup = quick ? 100 : 500;
+  const total = quick ? 2_500 : 50_000;
   const published = quick ? 10_000 : 100_000;
   const dir = mkdtempSync(join(tmpdir(), "zmtp-bench-"));
   const samples = new Samples();
   const rows: BenchRow[] = [];
+  const native = new NativeClient();
   try {
     for (const transport of ["tcp", "ipc"] as const) {
       const address = transport === "tcp" ? "tcp://127.0.0.1:0" : `ipc://${dir}/echo.sock`;
@@ -189,14 +215,14 @@ export async function runZmtpBench(options: { quick?: boolean } = {}): Promise<B
       try {
         for (let round = 0; round < rounds; round++) {
           const ours = await ourRoundTrips(server.endpoint, roundTrips, warmup);
-          const native = await nativeResult(["rtt", server.endpoint, String(roundTrips), String(warmup)]);
+          const theirs = await native.result(["rtt", server.endpoint, String(roundTrips), String(warmup)]);
           samples.add(`${transport} p50 ours`, ours.p50);
           samples.add(`${transport} p99 ours`, ours.p99);
-          samples.add(`${transport} p50 native`, native["p50"]!);
-          samples.add(`${transport} p99 native`, native["p99"]!);
+          samples.add(`${transport} p50 native`, theirs["p50"]!);
+          samples.add(`${transport} p99 native`, theirs["p99"]!);
           for (const window of [16, 128]) {
             samples.add(`${transport} ${window} ours`, await ourInFlight(server.endpoint, window, total));
-            const nativeRate = await nativeResult(["inflight", server.endpoint, String(window), String(total)]);
+            const nativeRate = await native.result(["inflight", server.endpoint, String(window), String(total)]);
             samples.add(`${transport} ${window} native`, nativeRate["msgsPerSec"]!);
           }
         }
@@ -215,17 +241,18 @@ export async function runZmtpBench(options: { quick?: boolean } = {}): Promise<B
     }
     for (let round = 0; round < rounds; round++) {
       const ours = await ourPubSub("tcp://127.0.0.1:0", published);
-      const native = await nativeResult(["pubsub", "tcp://127.0.0.1:0", String(published)]);
+      const theirs = await native.result(["pubsub", "tcp://127.0.0.1:0", String(published)]);
       samples.add("pubsub rate ours", ours.msgsPerSec);
-      samples.add("pubsub rate native", native["msgsPerSec"]!);
+      samples.add("pubsub rate native", theirs["msgsPerSec"]!);
       samples.add("pubsub delivered ours", ours.delivered * 100);
-      samples.add("pubsub delivered native", native["delivered"]! * 100);
+      samples.add("pubsub delivered native", theirs["delivered"]! * 100);
     }
     rows.push(throughputRow("zmtp tcp pub/sub msgs/s", "msgs/s", samples.median("pubsub rate ours"), samples.median("pubsub rate native")));
     rows.push(
       throughputRow("zmtp tcp pub/sub delivered", "%", samples.median("pubsub delivered ours"), samples.median("pubsub delivered native")),
     );
   } finally {
+    await native.close();
     rmSync(dir, { recursive: true, force: true });
   }
   return rows;

@@ -1,3 +1,4 @@
+import { FORGET_BEATS, MAX_STREAMS } from "./event-sequences.ts";
 import { ANNOUNCED_BEATS, RESERVED_TOPIC_PREFIX } from "./wire.ts";
 
 /**
@@ -9,6 +10,13 @@ import { ANNOUNCED_BEATS, RESERVED_TOPIC_PREFIX } from "./wire.ts";
  * Where counting starts: a prefix whose snapshot (`$tw.streams`) came back knows the last seq of
  * every stream under it, and a stream it did not list starts at 0. Before that, the first event
  * seen sets the starting point. After a restart every stream starts at 0.
+ *
+ * Bounded, as the publisher is (EventSequences): seq 1 on a stream we know is the publisher
+ * starting it again after it forgot the stream, not a gap. We forget a stream some beats after
+ * the publisher would have (our beat count may trail its own by the beats we missed), so its
+ * next event is seq 1 and counting from 0 is right. Beyond MAX_STREAMS the least recently seen
+ * go first; after that, where a stream starts is no longer known, so an unknown stream starts
+ * at its first event (as before a snapshot).
  */
 
 export interface Gap {
@@ -23,20 +31,33 @@ export interface Gap {
 
 /** Marks a stream no prefix of ours covers, so the prefixes are not searched again per event. */
 const NOT_COVERED = -1;
+/** Beats without an event after which we forget a stream: after the publisher surely did. */
+const FORGET_AFTER_BEATS = FORGET_BEATS + ANNOUNCED_BEATS + 2;
+
+interface Followed {
+  /** Last seq seen, or NOT_COVERED. */
+  last: number;
+  /** Our beat when it was last seen. */
+  beat: number;
+}
 
 export class GapDetector {
   #epoch = 0;
   /** The last heartbeat's number in this epoch, -1 before the first. */
   #beat = -1;
-  /** Stream → last seq seen, or NOT_COVERED. */
-  readonly #last = new Map<string, number>();
+  /** Stream → last seq seen, or NOT_COVERED; ordered by `beat`, oldest first. */
+  readonly #last = new Map<string, Followed>();
+  /** Streams were forgotten for room (MAX_STREAMS) in this epoch: where an unknown one starts is not known. */
+  #overflowed = false;
+  readonly #maxStreams: number;
   /** Prefixes whose starting points are known in this epoch. */
   readonly #synced = new Set<string>();
   readonly #prefixes: () => Iterable<string>;
   readonly #onGap: (gap: Gap) => void;
   readonly #onRestart: (epoch: number) => void;
 
-  constructor(prefixes: () => Iterable<string>, onGap: (gap: Gap) => void, onRestart: (epoch: number) => void) {
+  constructor(prefixes: () => Iterable<string>, onGap: (gap: Gap) => void, onRestart: (epoch: number) => void, maxStreams = MAX_STREAMS) {
+    this.#maxStreams = maxStreams;
     this.#prefixes = prefixes;
     this.#onGap = onGap;
     this.#onRestart = onRestart;
@@ -46,14 +67,22 @@ export class GapDetector {
     return this.#epoch;
   }
 
+  /** Streams followed (or known not to be covered) now. */
+  get size(): number {
+    return this.#last.size;
+  }
+
   /** An event arrived on `topic`. Events from servers that do not number them (seq 0) are let be. */
   event(topic: string, seq: number, epoch: number, streamLength: number | undefined): void {
     if (seq === 0 || epoch === 0) return;
     this.epochSeen(epoch);
     const stream = streamLength === undefined || streamLength >= topic.length ? topic : topic.slice(0, streamLength);
-    const last = this.#start(stream, seq - 1);
+    const followed = this.#start(stream, seq - 1);
+    const last = followed.last;
     if (last === NOT_COVERED) return;
-    if (seq > last) this.#last.set(stream, seq);
+    // The publisher forgot the stream (long unused) and started it again.
+    if (seq === 1) followed.last = 1;
+    if (seq > last) followed.last = seq;
     if (seq > last + 1) this.#onGap({ stream, missed: seq - last - 1 });
   }
 
@@ -67,6 +96,7 @@ export class GapDetector {
     this.epochSeen(epoch);
     const previous = this.#beat;
     this.#beat = Math.max(previous, beat);
+    this.#forgetIdle();
     if (previous >= 0 && beat > previous + ANNOUNCED_BEATS) {
       for (const prefix of this.#prefixes()) {
         if (!prefix.startsWith(RESERVED_TOPIC_PREFIX)) this.#onGap({ stream: prefix, missed: undefined });
@@ -74,9 +104,10 @@ export class GapDetector {
     }
     if (recent === undefined) return;
     for (const [stream, seq] of recent) {
-      const last = this.#start(stream, seq);
+      const followed = this.#start(stream, seq);
+      const last = followed.last;
       if (last === NOT_COVERED || seq <= last) continue;
-      this.#last.set(stream, seq);
+      followed.last = seq;
       this.#onGap({ stream, missed: seq - last });
     }
   }
@@ -88,6 +119,7 @@ export class GapDetector {
     this.#epoch = epoch;
     this.#beat = -1;
     this.#last.clear();
+    this.#overflowed = false;
     this.#synced.clear();
     if (!restarted) return;
     // Everything the new server published starts from 1: every prefix knows where it starts.
@@ -103,8 +135,9 @@ export class GapDetector {
       const stream = streams[i];
       const seq = streams[i + 1];
       if (typeof stream !== "string" || typeof seq !== "number") continue;
-      const last = this.#last.get(stream);
-      if (last === undefined || (last !== NOT_COVERED && last < seq)) this.#last.set(stream, seq);
+      const followed = this.#last.get(stream);
+      if (followed === undefined) this.#add(stream, seq);
+      else if (followed.last !== NOT_COVERED && followed.last < seq) followed.last = seq;
     }
     for (const prefix of prefixes) this.#synced.add(prefix);
     this.#forgetUncovered();
@@ -112,7 +145,7 @@ export class GapDetector {
 
   /** A prefix was added: streams it covers must be looked at again. */
   subscribed(): void {
-    for (const [stream, last] of this.#last) if (last === NOT_COVERED) this.#last.delete(stream);
+    for (const [stream, { last }] of this.#last) if (last === NOT_COVERED) this.#last.delete(stream);
   }
 
   /** A prefix was removed: forget what only it covered. */
@@ -121,17 +154,39 @@ export class GapDetector {
     this.#forgetUncovered();
   }
 
-  /** The last seq seen of `stream`, starting it at `fallback` (or 0 when synced) if new. */
-  #start(stream: string, fallback: number): number {
-    const last = this.#last.get(stream);
-    if (last !== undefined) return last;
-    if (!this.#covers(stream, this.#prefixes())) {
-      this.#last.set(stream, NOT_COVERED);
-      return NOT_COVERED;
+  /** What we follow of `stream`, starting it at `fallback` (or 0 when synced) if new; marked seen now. */
+  #start(stream: string, fallback: number): Followed {
+    const followed = this.#last.get(stream);
+    if (followed !== undefined) {
+      if (followed.beat !== this.#beat) {
+        // Once per stream and beat: keeps the map ordered by last use at a Map delete + set.
+        followed.beat = this.#beat;
+        this.#last.delete(stream);
+        this.#last.set(stream, followed);
+      }
+      return followed;
     }
-    const start = this.#covers(stream, this.#synced) ? 0 : fallback;
-    this.#last.set(stream, start);
-    return start;
+    if (!this.#covers(stream, this.#prefixes())) return this.#add(stream, NOT_COVERED);
+    return this.#add(stream, !this.#overflowed && this.#covers(stream, this.#synced) ? 0 : fallback);
+  }
+
+  #add(stream: string, last: number): Followed {
+    if (this.#last.size >= this.#maxStreams) {
+      const [oldest, { last: dropped }] = this.#last.entries().next().value!;
+      this.#last.delete(oldest);
+      if (dropped !== NOT_COVERED) this.#overflowed = true;
+    }
+    const followed = { last, beat: this.#beat };
+    this.#last.set(stream, followed);
+    return followed;
+  }
+
+  /** Forget streams not seen for FORGET_AFTER_BEATS beats (the publisher has forgotten them). */
+  #forgetIdle(): void {
+    for (const [stream, { beat }] of this.#last) {
+      if (this.#beat - beat < FORGET_AFTER_BEATS) break;
+      this.#last.delete(stream);
+    }
   }
 
   #covers(stream: string, prefixes: Iterable<string>): boolean {
@@ -141,7 +196,7 @@ export class GapDetector {
 
   #forgetUncovered(): void {
     const prefixes = [...this.#prefixes()];
-    for (const [stream, last] of this.#last) {
+    for (const [stream, { last }] of this.#last) {
       if (last !== NOT_COVERED && !this.#covers(stream, prefixes)) this.#last.delete(stream);
     }
   }

@@ -36,10 +36,19 @@ const CAMEL_TO_SNAKE_EXCEPTIONS: Record<string, string> = Object.assign(
 );
 
 /** `bid_price_1` → `bidPrice1`, `get_all_contracts` → `getAllContracts`. */
+/** Names seen before (field and function names: a few hundred); bounded, as names from the wire are anyone's. */
+const camelCache = new Map<string, string>();
+
 export function toCamel(snake: string): string {
   const known = SNAKE_TO_CAMEL_EXCEPTIONS[snake];
   if (known) return known;
-  return snake.replace(/_([a-z0-9])/g, (_, c: string) => c.toUpperCase());
+  let camel = camelCache.get(snake);
+  if (camel === undefined) {
+    camel = snake.replace(/_([a-z0-9])/g, (_, c: string) => c.toUpperCase());
+    if (camelCache.size >= 4096) camelCache.clear();
+    camelCache.set(snake, camel);
+  }
+  return camel;
 }
 
 /** `bidPrice1` → `bid_price_1`, `getAllContracts` → `get_all_contracts`. */
@@ -161,8 +170,7 @@ function objectFromVnpy(obj: PyObject): { [key: string]: Plain } {
     out["data"] = fromVnpy(obj.state["data"] ?? null);
     return out;
   }
-  const renames = OURS_TO_VNPY_FIELD[obj.className] ?? {};
-  const theirs = Object.fromEntries(Object.entries(renames).map(([o, t]) => [t, o]));
+  const theirs = theirsToOurs(obj.className);
   for (const [key, v] of Object.entries(obj.state)) {
     if (key === "extra" || (DERIVED.has(key) && !(key in theirs))) continue;
     // A None field is left out: our objects mark "no value" by absence.
@@ -182,6 +190,18 @@ function objectFromVnpy(obj: PyObject): { [key: string]: Plain } {
   }
   addIdentifiers(obj.className, out);
   return out;
+}
+
+const THEIRS_TO_OURS = new Map<string, Record<string, string>>();
+
+/** VeighNa's field names → ours, where they are not just snake → camel case (worked out once per class). */
+function theirsToOurs(cls: VnpyClass): Record<string, string> {
+  let theirs = THEIRS_TO_OURS.get(cls);
+  if (theirs === undefined) {
+    theirs = Object.fromEntries(Object.entries(OURS_TO_VNPY_FIELD[cls as VnpyObjectClass] ?? {}).map(([o, t]) => [t, o])) as Record<string, string>;
+    THEIRS_TO_OURS.set(cls, theirs);
+  }
+  return theirs;
 }
 
 function num0(v: Plain | undefined): number {
@@ -241,15 +261,27 @@ export function toVnpy(value: unknown, options: ModelOptions = {}, as?: VnpyObje
   throw new TypeError(`Cannot send ${typeof value} on VeighNa's wire`);
 }
 
+/** Per class: each VeighNa field with the name of ours it comes from. Worked out once: every event goes through here. */
+const FIELD_PLANS = new Map<VnpyObjectClass, { fields: Array<[name: string, kind: Kind, dflt: PyValue, ours: string]>; ours: ReadonlySet<string> }>();
+
+function fieldPlan(cls: VnpyObjectClass) {
+  let plan = FIELD_PLANS.get(cls);
+  if (plan === undefined) {
+    const renames = OURS_TO_VNPY_FIELD[cls] ?? {};
+    const vnpyToOurs = Object.fromEntries(Object.entries(renames).map(([ours, theirs]) => [theirs, ours]));
+    const fields = VNPY_FIELDS[cls].map(([name, kind, dflt]) => [name, kind, dflt, (Object.hasOwn(vnpyToOurs, name) ? vnpyToOurs[name] : undefined) ?? toCamel(name)] as [string, Kind, PyValue, string]);
+    plan = { fields, ours: new Set(fields.map((f) => f[3])) };
+    FIELD_PLANS.set(cls, plan);
+  }
+  return plan;
+}
+
 function objectToVnpy(cls: VnpyObjectClass, o: Obj, options: ModelOptions, depth: number): PyObject {
   const zone = options.timeZone ?? DEFAULT_ZONE;
-  const renames = OURS_TO_VNPY_FIELD[cls] ?? {};
-  const vnpyToOurs = Object.fromEntries(Object.entries(renames).map(([ours, theirs]) => [theirs, ours]));
+  const plan = fieldPlan(cls);
   const state: PyDict = {};
-  const used = new Set<string>();
-  for (const [name, kind, dflt] of VNPY_FIELDS[cls]) {
-    const ours = (Object.hasOwn(vnpyToOurs, name) ? vnpyToOurs[name] : undefined) ?? toCamel(name);
-    used.add(ours);
+  let used: Set<string> | ReadonlySet<string> = plan.ours;
+  for (const [name, kind, dflt, ours] of plan.fields) {
     if (name === "extra") continue;
     const v = o[ours];
     state[name] = v === undefined || v === null ? dflt : field(kind, v, zone, `${cls}.${name}`);
@@ -269,11 +301,11 @@ function objectToVnpy(cls: VnpyObjectClass, o: Obj, options: ModelOptions, depth
     state["vt_accountid"] = `${gw}.${String(o["accountid"] ?? "")}`;
     const available = typeof o["available"] === "number" ? o["available"] : num0(o["balance"] as Plain) - num0(o["frozen"] as Plain);
     state["available"] = new PyFloat(available);
-    used.add("available");
+    used = new Set([...used, "available"]);
   }
   if (cls === "LogData") {
     state["time"] = field("datetime", o["datetime"] ?? Date.now(), zone, "LogData.time");
-    used.add("datetime");
+    used = new Set([...used, "datetime"]);
   }
   // Ours that VeighNa's class lacks travel in `extra`; our identifiers are recomputed on the way back.
   const extra: PyDict = {};

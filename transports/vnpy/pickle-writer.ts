@@ -34,6 +34,27 @@ class Out {
     this.#room(1);
     this.#buf[this.#len++] = b;
   }
+  /**
+   * A str of fewer than 256 characters, all ASCII (names, identifiers, modules: nearly every
+   * string here), as SHORT_BINUNICODE, straight into the buffer. False, with nothing written,
+   * for any other string.
+   */
+  shortAscii(text: string): boolean {
+    const n = text.length;
+    if (n >= 256) return false;
+    this.#room(n + 2);
+    const buf = this.#buf;
+    const at = this.#len + 2;
+    for (let i = 0; i < n; i++) {
+      const c = text.charCodeAt(i);
+      if (c >= 0x80) return false;
+      buf[at + i] = c;
+    }
+    buf[this.#len] = 0x8c; // SHORT_BINUNICODE
+    buf[this.#len + 1] = n;
+    this.#len = at + n;
+    return true;
+  }
   bytes(b: Uint8Array): void {
     this.#room(b.length);
     this.#buf.set(b, this.#len);
@@ -73,7 +94,40 @@ export function writePickle(value: PyValue): Uint8Array {
   return out.result();
 }
 
+/**
+ * `["", Event(type, data)]` for each type, as `writePickle` writes it, with `data` pickled once:
+ * VeighNa's gateways put each datum under two event types (the general and the specific one).
+ */
+export function writeEventPickles(types: readonly string[], data: PyValue): Uint8Array[] {
+  const body = new Out();
+  write(body, data, 2); // the depth writePickle reaches it at: list → Event → its state
+  const dataBytes = body.result();
+  return types.map((type) => {
+    const out = new Out();
+    out.byte(0x80); // PROTO 4
+    out.byte(4);
+    out.byte(0x5d); // EMPTY_LIST
+    out.byte(0x28); // MARK
+    writeString(out, "");
+    writeGlobal(out, MODULE_OF_CLASS("Event"), "Event");
+    out.byte(0x29); // EMPTY_TUPLE
+    out.byte(0x81); // NEWOBJ
+    out.byte(0x7d); // EMPTY_DICT
+    out.byte(0x28); // MARK
+    writeString(out, "type");
+    writeString(out, type);
+    writeString(out, "data");
+    out.bytes(dataBytes);
+    out.byte(0x75); // SETITEMS
+    out.byte(0x62); // BUILD
+    out.byte(0x65); // APPENDS
+    out.byte(0x2e); // STOP
+    return out.result();
+  });
+}
+
 function writeString(out: Out, text: string): void {
+  if (out.shortAscii(text)) return;
   const b = utf8.encode(text);
   if (b.length < 256) {
     out.byte(0x8c); // SHORT_BINUNICODE
@@ -96,10 +150,22 @@ function writeBytes(out: Out, b: Uint8Array): void {
   out.bytes(b);
 }
 
+/** `module name` → its bytes: the same few classes, enums and functions are named in every event. */
+const globalBytes = new Map<string, Uint8Array>();
+
 function writeGlobal(out: Out, module: string, name: string): void {
-  writeString(out, module);
-  writeString(out, name);
-  out.byte(0x93); // STACK_GLOBAL
+  const key = `${module} ${name}`;
+  let bytes = globalBytes.get(key);
+  if (bytes === undefined) {
+    const own = new Out();
+    writeString(own, module);
+    writeString(own, name);
+    own.byte(0x93); // STACK_GLOBAL
+    bytes = own.result();
+    if (globalBytes.size >= 1024) globalBytes.clear();
+    globalBytes.set(key, bytes);
+  }
+  out.bytes(bytes);
 }
 
 function writeInt(out: Out, n: number): void {

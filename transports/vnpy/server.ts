@@ -27,7 +27,7 @@ import { SendQueue } from "../zeromq/send-queue.ts";
 import { toMemberName, VNPY_ENUM_VALUES } from "./enums.ts";
 import { fromVnpy, toCamel, toVnpy, type ModelOptions } from "./model.ts";
 import { PickleRefused, readPickle, type PickleLimits } from "./pickle-reader.ts";
-import { writePickle } from "./pickle-writer.ts";
+import { writeEventPickles, writePickle } from "./pickle-writer.ts";
 import { PyFloat, PyObject, type PyValue } from "./py-values.ts";
 
 export interface VnpyServerOptions extends ModelOptions {
@@ -255,8 +255,8 @@ export class VnpyServerTransport implements ServerTransport {
     try {
       const data = toVnpy(message[2], this.#options);
       // RpcEngine publishes every event on topic "".
-      for (const type of vnpyEventTypes(topic, data)) {
-        if (!this.#broadcasts!.push([writePickle(["", new PyObject("Event", { type, data })])])) this.#counters.eventsNotSent++;
+      for (const pickle of writeEventPickles(vnpyEventTypes(topic, data), data)) {
+        if (!this.#broadcasts!.push([pickle])) this.#counters.eventsNotSent++;
       }
     } catch {
       this.#counters.eventsNotSent++;

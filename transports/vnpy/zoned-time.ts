@@ -89,11 +89,43 @@ export function datetimeToEpochMs(dt: PyDatetime): number {
   return zonedToEpoch(dt.tz.key, wallUtc, dt.fold) + sub;
 }
 
+const HOUR = 3_600_000;
+/** Zone → hour (epoch hours) → the zone's offset through that hour, for hours far from any change of offset. */
+const steadyOffsets = new Map<string, Map<number, number>>();
+
+/**
+ * The zone's offset at `whole` when no change of offset happened from 3 hours before its hour
+ * to the hour's end, else undefined. Such an instant has one wall time and no earlier twin
+ * (fold 0), so its datetime needs no more of `Intl` (several formatToParts calls, tens of µs
+ * each: the most expensive part of writing an event with a datetime).
+ */
+function steadyOffset(zone: string, whole: number): number | undefined {
+  const hour = Math.floor(whole / HOUR);
+  let hours = steadyOffsets.get(zone);
+  const known = hours?.get(hour);
+  if (known !== undefined) return known;
+  const start = hour * HOUR;
+  const offset = offsetAt(zone, start);
+  if (offsetAt(zone, start - 3 * HOUR) !== offset || offsetAt(zone, start + HOUR - 1000) !== offset) return undefined;
+  if (hours === undefined) steadyOffsets.set(zone, (hours = new Map()));
+  if (hours.size >= 4096) hours.clear();
+  hours.set(hour, offset);
+  return offset;
+}
+
 /** A Python datetime with a `ZoneInfo(zone)` for an epoch time. */
 export function epochMsToDatetime(epochMs: number, zone: string): PyDatetime {
   if (!Number.isFinite(epochMs)) throw new RangeError(`Not a time: ${epochMs}`);
   const whole = Math.floor(epochMs / 1000) * 1000;
   const microsecond = Math.min(999_999, Math.round((epochMs - whole) * 1000));
+  const offset = steadyOffset(zone, whole);
+  if (offset !== undefined) {
+    const d = new Date(whole + offset);
+    const year = d.getUTCFullYear();
+    if (year >= 1 && year <= 9999) {
+      return new PyDatetime(year, d.getUTCMonth() + 1, d.getUTCDate(), d.getUTCHours(), d.getUTCMinutes(), d.getUTCSeconds(), microsecond, 0, { kind: "zone", key: zone });
+    }
+  }
   const w = wallIn(zone, whole);
   if (w.year < 1 || w.year > 9999) throw new RangeError(`Time out of Python's datetime range: ${epochMs}`);
   // The second of two equal wall times (clocks turned back) is fold 1.

@@ -84,12 +84,22 @@ export interface EngineSocket {
   connect(address: string): void;
   send(frames: Uint8Array[], options?: SendOptions): Promise<void>;
   receive(): Promise<Uint8Array[]>;
-  close(): void;
+  /**
+   * Close the socket. `lingerMs`, when given, replaces the socket's linger for this close:
+   * messages already queued get that long to go out (in the background: close never blocks).
+   */
+  close(lingerMs?: number): void;
   readonly closed: boolean;
   /** Report connection events to `listener` until the socket closes. */
   watch(listener: (event: SocketEvent) => void): void;
   /** True for a ROUTER that delivers the `routerNotify` messages (the option was asked for and the engine has it). */
   readonly notifies?: boolean;
+  /**
+   * True where a notification cannot be told from a peer's own empty message by its shape
+   * (libzmq: both are `[routingId, <empty>]`). The socket's "disconnected" events then tell
+   * which notifications are departures. Our ZMTP engine drops peers' empty messages itself.
+   */
+  readonly notifyLooksLikeEmptyMessage?: boolean;
   /** The engine's own counters for this socket (drops, refusals), where it keeps any. */
   stats?(): Readonly<Record<string, number>>;
 }

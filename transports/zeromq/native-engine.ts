@@ -32,6 +32,11 @@ class NativeSocketAdapter implements SubscriberSocket {
     readonly notifies = false,
   ) {}
 
+  /** libzmq's ROUTER_NOTIFY message is an empty message from the peer (see EngineSocket). */
+  get notifyLooksLikeEmptyMessage(): boolean {
+    return this.notifies;
+  }
+
   get closed(): boolean {
     return this.socket.closed;
   }
@@ -61,8 +66,11 @@ class NativeSocketAdapter implements SubscriberSocket {
     (this.socket as zmq.Subscriber).unsubscribe(prefix as Buffer);
   }
 
-  close(): void {
-    if (!this.socket.closed) this.socket.close();
+  close(lingerMs?: number): void {
+    if (this.socket.closed) return;
+    // libzmq reads ZMQ_LINGER at close: its I/O thread keeps sending what is queued that long.
+    if (lingerMs !== undefined) this.socket.linger = lingerMs;
+    this.socket.close();
   }
 
   watch(listener: (event: SocketEvent) => void): void {

@@ -49,7 +49,11 @@ interface CommonOptions {
    * Default 4 MiB + 64 KiB: the core's `maxMessageBytes` plus room for a broadcast's topic.
    */
   maxMessageSize?: number;
-  /** Milliseconds unsent messages are kept after close. Default 0: closing never waits on a dead peer. */
+  /**
+   * Milliseconds unsent messages are kept after close (which waits at most that long). Default 0 on a
+   * client: closing never waits on a dead peer; 200 on a server, so that its last words (the
+   * "stopping" heartbeat, UNAVAILABLE answers to calls in flight) reach live clients.
+   */
   linger?: number;
 }
 

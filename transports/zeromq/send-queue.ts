@@ -50,6 +50,30 @@ export class SendQueue {
   close(): void {
     this.closed = true;
     this.clear();
+    this.wakeIdle();
+  }
+
+  /**
+   * Resolves once every queued message was handed to the socket, or after `timeoutMs`,
+   * whichever comes first (a stopping server flushes its last words, but never hangs on them).
+   */
+  idle(timeoutMs: number): Promise<void> {
+    if (this.closed || (!this.draining && this.length === 0)) return Promise.resolve();
+    return new Promise((resolve) => {
+      const done = () => {
+        clearTimeout(timer);
+        this.idleWaiters.delete(done);
+        resolve();
+      };
+      const timer = setTimeout(done, timeoutMs);
+      this.idleWaiters.add(done);
+    });
+  }
+
+  private readonly idleWaiters = new Set<() => void>();
+
+  private wakeIdle(): void {
+    for (const wake of [...this.idleWaiters]) wake();
   }
 
   private async drain(): Promise<void> {
@@ -76,6 +100,7 @@ export class SendQueue {
     } finally {
       this.draining = false;
       if (this.closed || this.head >= this.items.length) this.clear();
+      if (this.length === 0) this.wakeIdle();
     }
   }
 }

@@ -11,9 +11,9 @@
  * implements too) with `[routingId, <empty>]` when a peer connects and when it is gone — by
  * closing, by being dropped for a budget, or by the heartbeat when it vanished without a FIN.
  * On the second one the core is told (`peerClosed`): it aborts that peer's calls and frees them.
- * libzmq delivers an empty message sent by a peer the same way; such a peer is taken as gone
- * (its own calls are aborted) and, once it speaks again, as connected, and the empty message is
- * counted as malformed. Our ZMTP engine drops those itself, so there notifications are exact.
+ * libzmq delivers an empty message sent by a peer the same way; the ROUTER's disconnect events
+ * tell the two apart (departures.ts): a live peer's empty message is counted as malformed and
+ * its calls go on. Our ZMTP engine drops those itself, so there notifications are exact.
  *
  * Events published with `latestValue` (market data) go to the engine as such: the ZMTP engine
  * conflates them for a subscriber more than `conflateAboveBytes` behind (the newest per topic,
@@ -24,6 +24,7 @@ import { checkEngineChoice, defaultEngineName, loadEngine, type EngineName, type
 import { checkAddress, checkCount, checkKey, DEFAULTS, SERVER_BUDGET_DEFAULTS, type ZmqServerOptions } from "./options.ts";
 import { SendQueue } from "./send-queue.ts";
 import { assertIpcFree } from "./ipc-probe.ts";
+import { DepartureMatcher } from "./departures.ts";
 
 const encoder = new TextEncoder();
 
@@ -33,6 +34,15 @@ const encoder = new TextEncoder();
  * then leaves without another word leaves a stale entry. The oldest entries go first.
  */
 const MAX_TRACKED_PEERS = 65_536;
+
+/**
+ * How long close() lets the last messages out when no `linger` is set: long enough for the
+ * "stopping" heartbeat on a live connection, short enough that stop() stays prompt.
+ */
+const STOP_FLUSH_MS = 200;
+
+/** How far apart a notification and libzmq's disconnect event may come and still be one departure. */
+const DEPARTURE_WINDOW_MS = 1_000;
 
 export class ZmqServerTransport implements ServerTransport {
   readonly rep: string;
@@ -46,6 +56,8 @@ export class ZmqServerTransport implements ServerTransport {
   /** Peers connected now, as far as notifications tell (insertion order: oldest first). */
   readonly #peers = new Set<PeerId>();
   #tracking = false;
+  /** Native engine: tells departures from peers' own empty messages. */
+  #departures: DepartureMatcher | undefined;
 
   private readonly options: ZmqServerOptions;
   private router: EngineSocket | undefined;
@@ -167,6 +179,13 @@ export class ZmqServerTransport implements ServerTransport {
     this.router = router;
     this.publisher = publisher;
     this.#tracking = router.notifies === true;
+    if (this.#tracking && router.notifyLooksLikeEmptyMessage) {
+      const departures = new DepartureMatcher(DEPARTURE_WINDOW_MS, (peer) => this.#gone(peer, sink), () => (this.#malformed += 1));
+      router.watch((event) => {
+        if (event.type === "disconnected") departures.disconnected();
+      });
+      this.#departures = departures;
+    }
     let binding = this.rep;
     try {
       await assertIpcFree(this.rep);
@@ -203,13 +222,24 @@ export class ZmqServerTransport implements ServerTransport {
     if (!this.broadcasts.push([this.topicBytes(topic), frame], latestValue)) this.publishDropped += 1;
   }
 
+  /**
+   * Close with a short, bounded flush: what the core sent last — the "stopping" heartbeat that
+   * tells clients at once, the UNAVAILABLE answers to calls in flight — gets up to
+   * `linger` ms (default STOP_FLUSH_MS) to leave, first from our queues, then from the
+   * sockets (their linger). A peer that does not read never holds close() longer.
+   */
   async close(): Promise<void> {
     if (this.state === "closed") return;
     this.state = "closed";
+    const linger = checkCount("linger", this.options.linger, STOP_FLUSH_MS);
+    const started = Date.now();
+    if (linger > 0) await Promise.all([this.replies?.idle(linger), this.broadcasts?.idle(linger)]);
+    const left = linger > 0 ? Math.max(1, linger - (Date.now() - started)) : 0;
     this.replies?.close();
     this.broadcasts?.close();
-    this.router?.close();
-    this.publisher?.close();
+    this.#departures?.close();
+    this.router?.close(left);
+    this.publisher?.close(left);
   }
 
   private topicBytes(topic: string): Uint8Array {
@@ -228,6 +258,7 @@ export class ZmqServerTransport implements ServerTransport {
     const last = this.lastPeerBytes;
     if (last !== undefined && sameBytes(last, routingId)) return this.lastPeer;
     const peer = this.idOf(routingId);
+    if (this.#departures?.waiting) this.#departures.heard(peer);
     if (this.#tracking && !this.#peers.has(peer)) {
       // A peer speaking after a notification called it gone: that empty message was the peer's
       // own (native engine), a malformed request. It is connected after all.
@@ -275,10 +306,19 @@ export class ZmqServerTransport implements ServerTransport {
       this.#track(peer);
       return;
     }
-    this.#peers.delete(peer);
-    // The next message with these bytes (a spoofer's) must go through peerOf's slow path.
+    // The next message with these bytes (a spoofer's, or the peer's own) must go through peerOf's slow path.
     this.lastPeerBytes = undefined;
     this.lastPeer = "";
+    if (this.#departures) this.#departures.notified(peer);
+    else this.#gone(peer, sink);
+  }
+
+  #gone(peer: PeerId, sink: ServerSink): void {
+    if (!this.#peers.delete(peer)) return;
+    if (this.lastPeer === peer) {
+      this.lastPeerBytes = undefined;
+      this.lastPeer = "";
+    }
     this.peersGone += 1;
     try {
       sink.peerClosed?.(peer);

@@ -79,8 +79,8 @@ class ZmtpSocketAdapter implements SubscriberSocket {
     (this.socket as zmtp.Subscriber).unsubscribe(prefix);
   }
 
-  close(): void {
-    if (!this.socket.closed) this.socket.close();
+  close(lingerMs?: number): void {
+    if (!this.socket.closed) this.socket.close(lingerMs);
   }
 
   stats(): Readonly<Record<string, number>> {

@@ -93,7 +93,8 @@ export abstract class ZmtpSocket implements AsyncIterable<Uint8Array[]> {
   lastEndpoint: string | undefined;
   readonly sendHighWaterMark: number;
   readonly receiveHighWaterMark: number;
-  readonly linger: number;
+  /** Set at construction; `close(lingerMs)` may replace it for that close. */
+  linger: number;
 
   /** Accepted connections refused by `maxConnections` or `maxConnectionsPerAddress`. */
   refusedConnections = 0;
@@ -435,9 +436,11 @@ export abstract class ZmtpSocket implements AsyncIterable<Uint8Array[]> {
    * Close every listener, dialer and connection; pending receives reject with code EBADF.
    * With a non-zero linger and messages not yet handed to a peer, listeners and dialers keep
    * running (the API already refuses new work) until those messages are out or linger ends.
+   * `lingerMs`, when given, is the linger of this close (as setting ZMQ_LINGER before zmq_close).
    */
-  close(): void {
+  close(lingerMs?: number): void {
     if (this.#closed) return;
+    if (lingerMs !== undefined) this.linger = lingerMs;
     this.#closed = true;
     this.#closeRequestedAt = Date.now();
     this.onClosing();
