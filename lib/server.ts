@@ -10,7 +10,8 @@ import { nearestName } from "./nearest-name.ts";
 import { PeerLogLimiter } from "./peer-log-limiter.ts";
 import type { ArgumentsSchema, HandlerArgs, ServiceDefinition } from "./service.ts";
 import { collect, isStreamSource, itemsOf } from "./stream-source.ts";
-import type { PeerId, ServerTransport } from "./transport.ts";
+import type { DataServerTransport, PeerId, ServerTransport } from "./transport.ts";
+import { frameOf, messageOf, type Frame } from "./data-frame.ts";
 import {
   fromArray,
   HEARTBEAT_TOPIC,
@@ -122,8 +123,11 @@ interface Registration {
 
 /** Serves registered functions to every client of one transport, and publishes topics to them. */
 export class RpcServer {
-  readonly #transport: ServerTransport;
+  /** A DataServerTransport only when `#asData`: typed so, as frames are made for it. */
+  readonly #transport: DataServerTransport;
   readonly #codec: Codec;
+  /** Plain messages go to the transport as DataFrames (it carries structured data, and the codec is plain MessagePack). */
+  readonly #asData: boolean;
   readonly #heartbeatMs: number;
   readonly #maxMessageBytes: number;
   readonly #maxInFlightPerPeer: number;
@@ -143,8 +147,9 @@ export class RpcServer {
   #transition: Promise<void> = Promise.resolve();
 
   constructor(options: RpcServerOptions) {
-    this.#transport = options.transport;
+    this.#transport = options.transport as DataServerTransport;
     this.#codec = options.codec ?? msgpackCodec();
+    this.#asData = options.transport.carriesData === true && this.#codec.plainData === true;
     this.#heartbeatMs = options.heartbeatMs ?? 1000;
     this.#maxMessageBytes = options.maxMessageBytes ?? DEFAULT_BUDGETS.maxMessageBytes;
     this.#maxInFlightPerPeer = options.maxInFlightPerPeer ?? DEFAULT_BUDGETS.maxInFlightPerPeer;
@@ -297,7 +302,7 @@ export class RpcServer {
     const sequences = this.#sequences;
     const seq = sequences.following(stream);
     // toArray() without the message object
-    const frame = this.#codec.encode(
+    const frame = this.#frame(
       stream === topic
         ? [WIRE_VERSION, Kind.event, data, seq, sequences.epoch]
         : [WIRE_VERSION, Kind.event, data, seq, sequences.epoch, stream.length],
@@ -315,7 +320,7 @@ export class RpcServer {
     this.#send(() => this.#transport.publish(HEARTBEAT_TOPIC, this.#encode(heartbeat)));
   }
 
-  #onRequest(frame: Uint8Array, peer: PeerId): void {
+  #onRequest(frame: Frame, peer: PeerId): void {
     if (this.#state !== "running" && this.#state !== "starting") {
       this.#counts.framesDropped++;
       this.#peerLog.warn(peer, `Dropped a frame from ${peer}: server is ${this.#state}`);
@@ -328,7 +333,7 @@ export class RpcServer {
     }
     let message: Message;
     try {
-      message = fromArray(this.#codec.decode(frame));
+      message = fromArray(messageOf(frame, this.#codec));
     } catch (error) {
       const reason = error instanceof Error ? error.message : String(error);
       this.#counts.malformedFrames++;
@@ -452,12 +457,12 @@ export class RpcServer {
         if (next.done) iteratorDone = true;
         if (call.released) return;
         if (next.done) {
-          if (this.#active.remove(call)) this.#sendReply(call.peer, this.#codec.encode([WIRE_VERSION, Kind.end, call.id]));
+          if (this.#active.remove(call)) this.#sendReply(call.peer, this.#frame([WIRE_VERSION, Kind.end, call.id]));
           return;
         }
-        let frame: Uint8Array;
+        let frame: Frame;
         try {
-          frame = this.#codec.encode([WIRE_VERSION, Kind.item, call.id, next.value]);
+          frame = this.#frame([WIRE_VERSION, Kind.item, call.id, next.value]);
         } catch (error) {
           throw new RpcError("INTERNAL", `An item of "${request.name}" could not be encoded: ${errorMessage(error)}`);
         }
@@ -493,9 +498,9 @@ export class RpcServer {
       this.#replyError(peer, id, error.code, error.rawMessage);
       return;
     }
-    let frame: Uint8Array;
+    let frame: Frame;
     try {
-      frame = this.#codec.encode([WIRE_VERSION, Kind.result, id, outcome.value]); // toArray() without the message object
+      frame = this.#frame([WIRE_VERSION, Kind.result, id, outcome.value]); // toArray() without the message object
     } catch (error) {
       this.#replyError(peer, id, "INTERNAL", `Result of "${request.name}" could not be encoded: ${errorMessage(error)}`);
       return;
@@ -525,7 +530,7 @@ export class RpcServer {
   }
 
   /** #send for the common case, without a closure per reply. */
-  #sendReply(peer: PeerId, frame: Uint8Array): void {
+  #sendReply(peer: PeerId, frame: Frame): void {
     try {
       this.#transport.reply(peer, frame);
     } catch (error) {
@@ -533,8 +538,13 @@ export class RpcServer {
     }
   }
 
-  #encode(message: Message): Uint8Array {
-    return this.#codec.encode(toArray(message));
+  #encode(message: Message): Frame {
+    return this.#frame(toArray(message));
+  }
+
+  /** Codec bytes, or a DataFrame for a transport that carries data. */
+  #frame(message: unknown[]): Frame {
+    return frameOf(message, this.#codec, this.#asData);
   }
 
   /** A transport failure on one send must not take the server down: log it and go on. */

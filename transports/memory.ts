@@ -149,6 +149,8 @@ type Op = (typeof Op)[keyof typeof Op];
  * run together on one microtask. What is posted while a batch runs goes in the next batch, so a
  * batch is bounded and other microtasks get their turn in between.
  */
+const settled = Promise.resolve();
+
 class Deliveries {
   #queue: unknown[] = [];
   #spare: unknown[] = [];
@@ -175,7 +177,9 @@ class Deliveries {
     this.#queue.push(op, target, frame, extra);
     if (this.#scheduled) return;
     this.#scheduled = true;
-    queueMicrotask(this.#run);
+    // A resolved promise's reaction rather than queueMicrotask: Node wraps each queueMicrotask
+    // callback in an AsyncResource and a bound function.
+    void settled.then(this.#run);
   }
 
   readonly #run = (): void => {
