@@ -139,6 +139,8 @@ export class RpcServer {
   readonly #peerLog: PeerLogLimiter;
   readonly #counts = { callsRefused: 0, argumentsRefused: 0, malformedFrames: 0, framesDropped: 0, callsAbortedByDeparture: 0 };
   readonly #functions: Map<string, Registration>;
+  /** What `$tw.functions` answers, made on first ask after a change (a JSON Schema per function is not free). */
+  #description: Array<{ name: string; input?: Record<string, unknown> }> | undefined;
   readonly #active = new ActiveCalls();
   readonly #sequences = new EventSequences();
   #heartbeat: ReturnType<typeof setInterval> | undefined;
@@ -188,6 +190,7 @@ export class RpcServer {
     if (name.startsWith(RESERVED_FUNCTION_PREFIX)) throw new TypeError(`Function names starting with "${RESERVED_FUNCTION_PREFIX}" are reserved`);
     if (this.#functions.has(name)) throw new Error(`Function "${name}" is already registered`);
     this.#functions.set(name, { fn: fn as Handler, input: options.input });
+    this.#description = undefined;
     return this;
   }
 
@@ -198,7 +201,9 @@ export class RpcServer {
   }
 
   unregister(name: string): boolean {
-    return !name.startsWith(RESERVED_FUNCTION_PREFIX) && this.#functions.delete(name);
+    if (name.startsWith(RESERVED_FUNCTION_PREFIX) || !this.#functions.delete(name)) return false;
+    this.#description = undefined;
+    return true;
   }
 
   get functionNames(): string[] {
@@ -207,10 +212,10 @@ export class RpcServer {
 
   /** What `$tw.functions` answers (`tradewire ls`): each function, with its arguments' JSON Schema where the validator can give one. */
   #describeFunctions(): Array<{ name: string; input?: Record<string, unknown> }> {
-    return this.functionNames.map((name) => {
+    return (this.#description ??= this.functionNames.map((name) => {
       const input = jsonSchemaOf(this.#functions.get(name)!.input);
       return input === undefined ? { name } : { name, input };
-    });
+    }));
   }
 
   get running(): boolean {
