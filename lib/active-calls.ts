@@ -18,15 +18,19 @@ export class ActiveCall {
   #timer: ReturnType<typeof setTimeout> | undefined;
   #abortReason: RpcError | undefined;
   #released = false;
-  #onDeadline: () => void;
+  /** The server's, shared by its calls (no closure per call); called with the call. */
+  readonly #onDeadline: (call: ActiveCall) => void;
+  /** The caller's timeout, 0 for none. */
+  readonly timeoutMs: number;
   /** For a stream: items the caller will still take before it grants more. */
   credit = 0;
   #creditWaiter: (() => void) | undefined;
 
-  constructor(peer: PeerId, id: number, bytes: number, timeoutMs: number, onDeadline: () => void) {
+  constructor(peer: PeerId, id: number, bytes: number, timeoutMs: number, onDeadline: (call: ActiveCall) => void) {
     this.peer = peer;
     this.id = id;
     this.bytes = bytes;
+    this.timeoutMs = timeoutMs;
     this.#deadline = timeoutMs > 0 ? performance.now() + timeoutMs : undefined;
     this.#onDeadline = onDeadline;
   }
@@ -37,8 +41,8 @@ export class ActiveCall {
     if (this.#abortReason) controller.abort(this.#abortReason);
     else if (this.#deadline !== undefined && !this.#released) {
       const left = this.#deadline - performance.now();
-      if (left <= 0) this.#onDeadline();
-      else this.#timer = setTimeout(this.#onDeadline, Math.min(left, MAX_TIMER_MS));
+      if (left <= 0) this.#onDeadline(this);
+      else this.#timer = setTimeout(this.#onDeadline, Math.min(left, MAX_TIMER_MS), this);
     }
     return controller.signal;
   }

@@ -393,9 +393,7 @@ export class RpcServer {
       this.#replyError(peer, request.id, "INVALID_ARGUMENT", badArguments);
       return;
     }
-    const call: ActiveCall = new ActiveCall(peer, request.id, bytes, request.timeoutMs, () => {
-      if (this.#active.remove(call)) call.abort(new RpcError("TIMEOUT", `Deadline of ${request.timeoutMs} ms exceeded`));
-    });
+    const call = new ActiveCall(peer, request.id, bytes, request.timeoutMs, this.#onDeadline);
     this.#active.add(call);
     const context = new HandlerContext(call, request);
     try {
@@ -414,6 +412,11 @@ export class RpcServer {
       this.#answer(request, call, { error });
     }
   }
+
+  /** A call's deadline passed while its handler was watching its signal. One for all calls. */
+  readonly #onDeadline = (call: ActiveCall): void => {
+    if (this.#active.remove(call)) call.abort(new RpcError("TIMEOUT", `Deadline of ${call.timeoutMs} ms exceeded`));
+  };
 
   #run(registration: Registration, args: unknown[], context: CallContext, request: RequestMessage, call: ActiveCall): void {
     // Sync handlers are answered without a detour through the microtask queue.

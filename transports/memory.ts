@@ -152,7 +152,10 @@ type Op = (typeof Op)[keyof typeof Op];
 const settled = Promise.resolve();
 
 class Deliveries {
+  // Two arrays taking turns, written by index and cleared with fill(): they keep their storage
+  // from batch to batch (`length = 0` would give it up).
   #queue: unknown[] = [];
+  #length = 0;
   #spare: unknown[] = [];
   #scheduled = false;
 
@@ -174,7 +177,13 @@ class Deliveries {
   }
 
   #post(op: Op, target: unknown, frame: Uint8Array | undefined, extra: string | undefined): void {
-    this.#queue.push(op, target, frame, extra);
+    const queue = this.#queue;
+    const at = this.#length;
+    queue[at] = op;
+    queue[at + 1] = target;
+    queue[at + 2] = frame;
+    queue[at + 3] = extra;
+    this.#length = at + 4;
     if (this.#scheduled) return;
     this.#scheduled = true;
     // A resolved promise's reaction rather than queueMicrotask: Node wraps each queueMicrotask
@@ -184,9 +193,11 @@ class Deliveries {
 
   readonly #run = (): void => {
     const batch = this.#queue;
+    const length = this.#length;
     this.#queue = this.#spare;
+    this.#length = 0;
     this.#scheduled = false;
-    for (let i = 0; i < batch.length; i += 4) {
+    for (let i = 0; i < length; i += 4) {
       try {
         deliver(batch[i] as Op, batch[i + 1], batch[i + 2] as Uint8Array, batch[i + 3] as string);
       } catch (error) {
@@ -196,7 +207,7 @@ class Deliveries {
         });
       }
     }
-    batch.length = 0;
+    batch.fill(undefined, 0, length); // frames and sinks are not kept alive by the queue
     this.#spare = batch;
   };
 }
