@@ -3,6 +3,7 @@ import { DEFAULT_BUDGETS } from "./budgets.ts";
 import { msgpackCodec, type Codec } from "./codec.ts";
 import { errorMessage, RpcError } from "./errors.ts";
 import { GapDetector, type Gap } from "./gap-detector.ts";
+import { IdTable } from "./id-table.ts";
 import { IncomingStream } from "./incoming-stream.ts";
 import { consoleLogger, unrefTimer, type Logger } from "./logger.ts";
 import type { ClientTransport, DataClientTransport } from "./transport.ts";
@@ -80,6 +81,8 @@ export interface StreamOptions extends CallOptions {
 const DEFAULT_STREAM_CREDIT = 64;
 
 interface PendingCall {
+  /** Set when it is sent. */
+  id: number;
   resolve(value: unknown): void;
   reject(error: RpcError): void;
   /** Set for a stream: its items go here. */
@@ -151,7 +154,7 @@ export class RpcClient {
   readonly #logger: Logger;
   /** Plain messages go to the transport as DataFrames (it carries structured data, and the codec is plain MessagePack). */
   readonly #asData: boolean;
-  readonly #pending = new Map<number, PendingCall>();
+  readonly #pending = new IdTable<PendingCall>();
   readonly #deadlines = new Map<number, DeadlineGroup>();
   readonly #subscriptions = new Map<string, Set<TopicHandler>>();
   readonly #listeners: { [E in keyof ClientEvents]: Set<ClientEvents[E]> } = {
@@ -295,7 +298,7 @@ export class RpcClient {
   }
 
   #call(name: string, args: readonly unknown[], options: CallOptions): Promise<unknown> {
-    const pending: PendingCall = { resolve: noop, reject: noop, stream: undefined, name, deadline: 0, group: undefined, detach: undefined };
+    const pending: PendingCall = { id: 0, resolve: noop, reject: noop, stream: undefined, name, deadline: 0, group: undefined, detach: undefined };
     const promise = new Promise<unknown>((resolve, reject) => {
       pending.resolve = resolve;
       pending.reject = reject;
@@ -321,6 +324,7 @@ export class RpcClient {
       return stream as IncomingStream<T>;
     }
     const pending: PendingCall = {
+      id: 0,
       resolve: (value) => stream.finishWith(value), // a server that answered with one value (an older one)
       reject: (error) => stream.fail(error),
       stream,
@@ -381,7 +385,8 @@ export class RpcClient {
         if (this.#settle(id)) this.#trySend(this.#encode({ kind: "cancel", id }));
       },
     });
-    this.#pending.set(id, pending);
+    pending.id = id;
+    this.#pending.add(pending);
     const failure = this.#trySend(frame);
     if (failure) this.#settle(id)?.reject(failure);
     return undefined;
@@ -591,9 +596,8 @@ export class RpcClient {
   }
 
   #settle(id: number): PendingCall | undefined {
-    const pending = this.#pending.get(id);
+    const pending = this.#pending.delete(id);
     if (!pending) return undefined;
-    this.#pending.delete(id);
     const group = pending.group;
     if (group !== undefined) {
       group.calls.delete(id);
@@ -613,7 +617,7 @@ export class RpcClient {
   }
 
   #failAll(code: RpcError["code"], message: string): void {
-    for (const id of [...this.#pending.keys()]) this.#settle(id)?.reject(new RpcError(code, message));
+    for (const { id } of this.#pending.values()) this.#settle(id)?.reject(new RpcError(code, message));
     for (const group of this.#deadlines.values()) clearTimeout(group.timer);
     this.#deadlines.clear();
   }
