@@ -11,6 +11,10 @@
  * keys) is encoded with the codec as before, so it fails or is converted exactly as it was.
  * A receiver checks the same on what it gets, so nothing else crosses as data either.
  *
+ * A DataFrame refers to the message, it does not copy it: a transport posts it (the port clones
+ * it) when the core hands it over, so what is sent is what was passed; only a frame held back on
+ * purpose (withFaults latency) would carry a change made to the arguments meanwhile.
+ *
  * `byteLength` is an estimate of the MessagePack size, for the budgets and maxMessageBytes: a
  * string counts its UTF-16 length (exact for ASCII, low by up to 3× for other text) plus 5, a
  * number 9, a boolean or null 1, a Uint8Array its length plus 5, a Date 15, an array 5 plus
