@@ -74,7 +74,7 @@ const POOL_BYTES = 8 * 1024;
  * posts or transfers one must use the view, not `frame.buffer`.
  */
 class FramePool {
-  #slab = new Uint8Array(POOL_BYTES);
+  #slab = new ArrayBuffer(POOL_BYTES);
   #used = 0;
 
   /** A copy of `bytes` (the encoder's reused buffer) that the caller may keep. */
@@ -82,10 +82,10 @@ class FramePool {
     const size = bytes.byteLength;
     if (size > POOL_BYTES >>> 1) return bytes.slice();
     if (this.#used + size > POOL_BYTES) {
-      this.#slab = new Uint8Array(POOL_BYTES);
+      this.#slab = new ArrayBuffer(POOL_BYTES);
       this.#used = 0;
     }
-    const frame = this.#slab.subarray(this.#used, this.#used + size);
+    const frame = new Uint8Array(this.#slab, this.#used, size); // cheaper than subarray(): no species lookup
     frame.set(bytes);
     this.#used += (size + 7) & ~7; // 8-byte aligned, as Node's pool
     return frame;
