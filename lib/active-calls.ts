@@ -1,6 +1,7 @@
 import type { RpcError } from "./errors.ts";
 import type { PeerId } from "./transport.ts";
 import { MAX_TIMER_MS } from "./wire.ts";
+import { IdTable } from "./id-table.ts";
 
 /**
  * One call being served. Its AbortSignal and deadline timer are made only when the handler
@@ -18,15 +19,19 @@ export class ActiveCall {
   #timer: ReturnType<typeof setTimeout> | undefined;
   #abortReason: RpcError | undefined;
   #released = false;
-  #onDeadline: () => void;
+  /** The server's, shared by its calls (no closure per call); called with the call. */
+  readonly #onDeadline: (call: ActiveCall) => void;
+  /** The caller's timeout, 0 for none. */
+  readonly timeoutMs: number;
   /** For a stream: items the caller will still take before it grants more. */
   credit = 0;
   #creditWaiter: (() => void) | undefined;
 
-  constructor(peer: PeerId, id: number, bytes: number, timeoutMs: number, onDeadline: () => void) {
+  constructor(peer: PeerId, id: number, bytes: number, timeoutMs: number, onDeadline: (call: ActiveCall) => void) {
     this.peer = peer;
     this.id = id;
     this.bytes = bytes;
+    this.timeoutMs = timeoutMs;
     this.#deadline = timeoutMs > 0 ? performance.now() + timeoutMs : undefined;
     this.#onDeadline = onDeadline;
   }
@@ -37,8 +42,8 @@ export class ActiveCall {
     if (this.#abortReason) controller.abort(this.#abortReason);
     else if (this.#deadline !== undefined && !this.#released) {
       const left = this.#deadline - performance.now();
-      if (left <= 0) this.#onDeadline();
-      else this.#timer = setTimeout(this.#onDeadline, Math.min(left, MAX_TIMER_MS));
+      if (left <= 0) this.#onDeadline(this);
+      else this.#timer = setTimeout(this.#onDeadline, Math.min(left, MAX_TIMER_MS), this);
     }
     return controller.signal;
   }
@@ -92,20 +97,25 @@ export class ActiveCall {
 
 /** One peer's calls in flight and the request bytes they hold. */
 class PeerCalls {
-  readonly calls = new Map<number, ActiveCall>();
+  readonly calls = new IdTable<ActiveCall>();
   bytes = 0;
 }
 
+/** Empty peer entries kept for reuse before they are swept (a caller that is gone leaves one behind). */
+const MAX_IDLE_PEERS = 64;
+
 /**
  * The calls in flight, by peer then id, so a peer's calls can be found without scanning all;
- * with counts and bytes per peer and in total, for the budgets.
+ * with counts and bytes per peer and in total, for the budgets. A peer's entry stays while it
+ * is empty (a caller making one call at a time would otherwise add and remove it per call),
+ * until more than MAX_IDLE_PEERS are idle: then the empty ones are swept.
  */
 export class ActiveCalls {
   readonly #byPeer = new Map<PeerId, PeerCalls>();
-  /** A peer's emptied entry, kept for the next peer: a caller making one call at a time would otherwise cost a Map per call. */
-  #spare: PeerCalls | undefined;
   #count = 0;
   #bytes = 0;
+  /** Entries with calls; the rest of #byPeer are idle. */
+  #busyPeers = 0;
 
   get(peer: PeerId, id: number): ActiveCall | undefined {
     return this.#byPeer.get(peer)?.calls.get(id);
@@ -123,17 +133,18 @@ export class ActiveCalls {
 
   /** Peers with calls in flight. */
   get peers(): number {
-    return this.#byPeer.size;
+    return this.#busyPeers;
   }
 
   add(call: ActiveCall): void {
     let entry = this.#byPeer.get(call.peer);
     if (!entry) {
-      entry = this.#spare ?? new PeerCalls();
-      this.#spare = undefined;
+      if (this.#byPeer.size - this.#busyPeers >= MAX_IDLE_PEERS) this.#sweep();
+      entry = new PeerCalls();
       this.#byPeer.set(call.peer, entry);
     }
-    entry.calls.set(call.id, call);
+    if (entry.calls.size === 0) this.#busyPeers++;
+    entry.calls.add(call);
     entry.bytes += call.bytes;
     this.#count++;
     this.#bytes += call.bytes;
@@ -147,26 +158,27 @@ export class ActiveCalls {
     entry.bytes -= call.bytes;
     this.#count--;
     this.#bytes -= call.bytes;
-    if (entry.calls.size === 0) {
-      this.#byPeer.delete(call.peer);
-      entry.bytes = 0;
-      this.#spare = entry;
-    }
+    if (entry.calls.size === 0) this.#busyPeers--;
     call.release();
     return true;
   }
 
-  /** Removes and returns every call of one peer, or of all peers. */
+  /** Removes and returns every call of one peer (forgetting the peer), or of all peers. */
   takeAll(peer?: PeerId): ActiveCall[] {
     const entries = peer === undefined ? [...this.#byPeer.values()] : [this.#byPeer.get(peer)].filter((e) => e !== undefined);
     if (peer === undefined) this.#byPeer.clear();
     else this.#byPeer.delete(peer);
-    const calls = entries.flatMap((entry) => [...entry.calls.values()]);
+    const calls = entries.flatMap((entry) => entry.calls.values());
+    for (const entry of entries) if (entry.calls.size > 0) this.#busyPeers--;
     for (const call of calls) {
       this.#count--;
       this.#bytes -= call.bytes;
       call.release();
     }
     return calls;
+  }
+
+  #sweep(): void {
+    for (const [peer, entry] of this.#byPeer) if (entry.calls.size === 0) this.#byPeer.delete(peer);
   }
 }

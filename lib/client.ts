@@ -3,9 +3,11 @@ import { DEFAULT_BUDGETS } from "./budgets.ts";
 import { msgpackCodec, type Codec } from "./codec.ts";
 import { errorMessage, RpcError } from "./errors.ts";
 import { GapDetector, type Gap } from "./gap-detector.ts";
+import { IdTable } from "./id-table.ts";
 import { IncomingStream } from "./incoming-stream.ts";
 import { consoleLogger, unrefTimer, type Logger } from "./logger.ts";
-import type { ClientTransport } from "./transport.ts";
+import type { ClientTransport, DataClientTransport } from "./transport.ts";
+import { frameOf, messageOf, type Frame } from "./data-frame.ts";
 import type { StandardSchemaV1 } from "@standard-schema/spec";
 import type { CallContext } from "./server.ts";
 import type { Method, ServiceDefinition } from "./service.ts";
@@ -79,6 +81,8 @@ export interface StreamOptions extends CallOptions {
 const DEFAULT_STREAM_CREDIT = 64;
 
 interface PendingCall {
+  /** Set when it is sent. */
+  id: number;
   resolve(value: unknown): void;
   reject(error: RpcError): void;
   /** Set for a stream: its items go here. */
@@ -139,7 +143,8 @@ export type StreamItem<R> =
 
 /** Calls a server's functions and receives its broadcasts, over any ClientTransport. */
 export class RpcClient {
-  readonly #transport: ClientTransport;
+  /** A DataClientTransport only when `#asData`: typed so, as frames are made for it. */
+  readonly #transport: DataClientTransport;
   readonly #codec: Codec;
   readonly #timeoutMs: number;
   readonly #toleranceMs: number;
@@ -147,7 +152,9 @@ export class RpcClient {
   readonly #maxMessageBytes: number;
   readonly #argumentLimits: ArgumentLimits;
   readonly #logger: Logger;
-  readonly #pending = new Map<number, PendingCall>();
+  /** Plain messages go to the transport as DataFrames (it carries structured data, and the codec is plain MessagePack). */
+  readonly #asData: boolean;
+  readonly #pending = new IdTable<PendingCall>();
   readonly #deadlines = new Map<number, DeadlineGroup>();
   readonly #subscriptions = new Map<string, Set<TopicHandler>>();
   readonly #listeners: { [E in keyof ClientEvents]: Set<ClientEvents[E]> } = {
@@ -174,7 +181,7 @@ export class RpcClient {
   #generation = 0;
 
   constructor(options: RpcClientOptions) {
-    this.#transport = options.transport;
+    this.#transport = options.transport as DataClientTransport;
     this.#codec = options.codec ?? msgpackCodec();
     this.#timeoutMs = options.timeoutMs ?? 10_000;
     this.#toleranceMs = options.heartbeatToleranceMs ?? 3000;
@@ -186,6 +193,7 @@ export class RpcClient {
       maxDepth: options.maxDepth ?? DEFAULT_BUDGETS.maxDepth,
     };
     this.#logger = options.logger ?? consoleLogger;
+    this.#asData = this.#transport.carriesData === true && this.#codec.plainData === true;
   }
 
   get state(): ConnectionState {
@@ -290,7 +298,7 @@ export class RpcClient {
   }
 
   #call(name: string, args: readonly unknown[], options: CallOptions): Promise<unknown> {
-    const pending: PendingCall = { resolve: noop, reject: noop, stream: undefined, name, deadline: 0, group: undefined, detach: undefined };
+    const pending: PendingCall = { id: 0, resolve: noop, reject: noop, stream: undefined, name, deadline: 0, group: undefined, detach: undefined };
     const promise = new Promise<unknown>((resolve, reject) => {
       pending.resolve = resolve;
       pending.reject = reject;
@@ -316,6 +324,7 @@ export class RpcClient {
       return stream as IncomingStream<T>;
     }
     const pending: PendingCall = {
+      id: 0,
       resolve: (value) => stream.finishWith(value), // a server that answered with one value (an older one)
       reject: (error) => stream.fail(error),
       stream,
@@ -342,13 +351,13 @@ export class RpcClient {
     if (!(timeoutMs >= 0)) return new RangeError("timeoutMs must be a non-negative number");
     const badArguments = argumentProblem(args, this.#argumentLimits);
     if (badArguments !== undefined) return new RpcError("INVALID_ARGUMENT", badArguments);
-    let frame: Uint8Array;
+    let frame: Frame;
     try {
       // The request array is built here rather than through toArray(): one object less per call.
       const meta = options.meta !== undefined && Object.keys(options.meta).length > 0 ? options.meta : null;
       const request = [WIRE_VERSION, Kind.request, id, name, Array.isArray(args) ? args : [...args], timeoutMs, meta];
       if (credit > 0) request.push(credit);
-      frame = this.#codec.encode(request);
+      frame = frameOf(request, this.#codec, this.#asData);
     } catch (error) {
       return new RpcError("INVALID_ARGUMENT", `Arguments could not be encoded: ${errorMessage(error)}`);
     }
@@ -376,7 +385,8 @@ export class RpcClient {
         if (this.#settle(id)) this.#trySend(this.#encode({ kind: "cancel", id }));
       },
     });
-    this.#pending.set(id, pending);
+    pending.id = id;
+    this.#pending.add(pending);
     const failure = this.#trySend(frame);
     if (failure) this.#settle(id)?.reject(failure);
     return undefined;
@@ -494,10 +504,10 @@ export class RpcClient {
     this.#syncing.add(done);
   }
 
-  #onReply(frame: Uint8Array): void {
+  #onReply(frame: Frame): void {
     let message: Message;
     try {
-      message = fromArray(this.#codec.decode(frame));
+      message = fromArray(messageOf(frame, this.#codec));
     } catch (error) {
       this.#logger.warn(`Dropped a malformed reply: ${errorMessage(error)}`);
       return;
@@ -524,10 +534,10 @@ export class RpcClient {
     else pending.reject(new RpcError(message.code, message.message));
   }
 
-  #onBroadcast(topic: string, frame: Uint8Array): void {
+  #onBroadcast(topic: string, frame: Frame): void {
     let message: Message;
     try {
-      message = fromArray(this.#codec.decode(frame));
+      message = fromArray(messageOf(frame, this.#codec));
     } catch (error) {
       this.#logger.warn(`Dropped a malformed broadcast on "${topic}": ${errorMessage(error)}`);
       return;
@@ -586,9 +596,8 @@ export class RpcClient {
   }
 
   #settle(id: number): PendingCall | undefined {
-    const pending = this.#pending.get(id);
+    const pending = this.#pending.delete(id);
     if (!pending) return undefined;
-    this.#pending.delete(id);
     const group = pending.group;
     if (group !== undefined) {
       group.calls.delete(id);
@@ -608,7 +617,7 @@ export class RpcClient {
   }
 
   #failAll(code: RpcError["code"], message: string): void {
-    for (const id of [...this.#pending.keys()]) this.#settle(id)?.reject(new RpcError(code, message));
+    for (const { id } of this.#pending.values()) this.#settle(id)?.reject(new RpcError(code, message));
     for (const group of this.#deadlines.values()) clearTimeout(group.timer);
     this.#deadlines.clear();
   }
@@ -623,15 +632,15 @@ export class RpcClient {
     }
   }
 
-  #encode(message: Message): Uint8Array {
-    return this.#codec.encode(toArray(message));
+  #encode(message: Message): Frame {
+    return frameOf(toArray(message), this.#codec, this.#asData);
   }
 
   /**
    * Returns the failure, or undefined when the frame went out. A transport's own RpcError
    * (RESOURCE_EXHAUSTED from a full queue) keeps its code; anything else is UNAVAILABLE.
    */
-  #trySend(frame: Uint8Array): RpcError | undefined {
+  #trySend(frame: Frame): RpcError | undefined {
     try {
       this.#transport.send(frame);
       return undefined;

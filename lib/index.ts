@@ -40,4 +40,15 @@ export { tap, type TapFrame, type TapOptions } from "./tap.ts";
 export { intercept, type Channel, type Direction, type FrameEvent, type FrameFilter } from "./intercept.ts";
 export { consoleLogger, type Logger } from "./logger.ts";
 export { HEARTBEAT_TOPIC, WIRE_VERSION, type Meta } from "./wire.ts";
-export type { ClientSink, ClientTransport, PeerId, ServerSink, ServerTransport } from "./transport.ts";
+export type {
+  ClientSink,
+  ClientTransport,
+  DataClientSink,
+  DataClientTransport,
+  DataServerSink,
+  DataServerTransport,
+  PeerId,
+  ServerSink,
+  ServerTransport,
+} from "./transport.ts";
+export { DataFrame, type Frame } from "./data-frame.ts";

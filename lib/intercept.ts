@@ -1,4 +1,5 @@
-import type { ClientTransport, PeerId, ServerTransport } from "./transport.ts";
+import type { Frame } from "./data-frame.ts";
+import type { ClientTransport, DataClientTransport, DataServerTransport, PeerId, ServerTransport } from "./transport.ts";
 
 export type Direction = "in" | "out";
 /** request: client → server; reply: server → client; broadcast: server → subscribers. */
@@ -8,7 +9,8 @@ export type Channel = "request" | "reply" | "broadcast";
 export interface FrameEvent {
   direction: Direction;
   channel: Channel;
-  frame: Uint8Array;
+  /** Codec bytes, or a DataFrame over a transport that carries data (MessagePort): `byteLength` is then an estimate. */
+  frame: Frame;
   /** Broadcasts only. */
   topic?: string;
   /** Server side only: the peer the frame came from or goes to. */
@@ -56,8 +58,11 @@ export function intercept<T extends AnyTransport, E extends object = object>(
   }) as T & E;
 }
 
-function interceptServer(inner: ServerTransport, filter: FrameFilter): ServerTransport {
-  return {
+// The wrappers take DataFrames as data transports do; whether the transport carries data is the
+// wrapped one's to say (`carriesData` is read through the proxy in intercept()).
+function interceptServer(outer: ServerTransport, filter: FrameFilter): ServerTransport {
+  const inner = outer as DataServerTransport;
+  const wrapped: Omit<DataServerTransport, "carriesData"> = {
     listen: (sink) =>
       inner.listen({
         request: (frame, peer) => filter({ direction: "in", channel: "request", frame, peer }, () => sink.request(frame, peer)),
@@ -68,10 +73,12 @@ function interceptServer(inner: ServerTransport, filter: FrameFilter): ServerTra
       filter({ direction: "out", channel: "broadcast", frame, topic }, () => inner.publish(topic, frame, latestValue)),
     close: () => inner.close(),
   };
+  return wrapped;
 }
 
-function interceptClient(inner: ClientTransport, filter: FrameFilter): ClientTransport {
-  return {
+function interceptClient(outer: ClientTransport, filter: FrameFilter): ClientTransport {
+  const inner = outer as DataClientTransport;
+  const wrapped: Omit<DataClientTransport, "carriesData"> = {
     connect: (sink) =>
       inner.connect({
         reply: (frame) => filter({ direction: "in", channel: "reply", frame }, () => sink.reply(frame)),
@@ -84,4 +91,6 @@ function interceptClient(inner: ClientTransport, filter: FrameFilter): ClientTra
     unsubscribe: (prefix) => inner.unsubscribe(prefix),
     close: () => inner.close(),
   };
+  return wrapped;
 }
+

@@ -10,7 +10,8 @@ import { nearestName } from "./nearest-name.ts";
 import { PeerLogLimiter } from "./peer-log-limiter.ts";
 import type { ArgumentsSchema, HandlerArgs, ServiceDefinition } from "./service.ts";
 import { collect, isStreamSource, itemsOf } from "./stream-source.ts";
-import type { PeerId, ServerTransport } from "./transport.ts";
+import type { DataServerTransport, PeerId, ServerTransport } from "./transport.ts";
+import { frameOf, messageOf, type Frame } from "./data-frame.ts";
 import {
   fromArray,
   HEARTBEAT_TOPIC,
@@ -122,8 +123,11 @@ interface Registration {
 
 /** Serves registered functions to every client of one transport, and publishes topics to them. */
 export class RpcServer {
-  readonly #transport: ServerTransport;
+  /** A DataServerTransport only when `#asData`: typed so, as frames are made for it. */
+  readonly #transport: DataServerTransport;
   readonly #codec: Codec;
+  /** Plain messages go to the transport as DataFrames (it carries structured data, and the codec is plain MessagePack). */
+  readonly #asData: boolean;
   readonly #heartbeatMs: number;
   readonly #maxMessageBytes: number;
   readonly #maxInFlightPerPeer: number;
@@ -135,6 +139,8 @@ export class RpcServer {
   readonly #peerLog: PeerLogLimiter;
   readonly #counts = { callsRefused: 0, argumentsRefused: 0, malformedFrames: 0, framesDropped: 0, callsAbortedByDeparture: 0 };
   readonly #functions: Map<string, Registration>;
+  /** What `$tw.functions` answers, made on first ask after a change (a JSON Schema per function is not free). */
+  #description: Array<{ name: string; input?: Record<string, unknown> }> | undefined;
   readonly #active = new ActiveCalls();
   readonly #sequences = new EventSequences();
   #heartbeat: ReturnType<typeof setInterval> | undefined;
@@ -143,8 +149,9 @@ export class RpcServer {
   #transition: Promise<void> = Promise.resolve();
 
   constructor(options: RpcServerOptions) {
-    this.#transport = options.transport;
+    this.#transport = options.transport as DataServerTransport;
     this.#codec = options.codec ?? msgpackCodec();
+    this.#asData = options.transport.carriesData === true && this.#codec.plainData === true;
     this.#heartbeatMs = options.heartbeatMs ?? 1000;
     this.#maxMessageBytes = options.maxMessageBytes ?? DEFAULT_BUDGETS.maxMessageBytes;
     this.#maxInFlightPerPeer = options.maxInFlightPerPeer ?? DEFAULT_BUDGETS.maxInFlightPerPeer;
@@ -183,6 +190,7 @@ export class RpcServer {
     if (name.startsWith(RESERVED_FUNCTION_PREFIX)) throw new TypeError(`Function names starting with "${RESERVED_FUNCTION_PREFIX}" are reserved`);
     if (this.#functions.has(name)) throw new Error(`Function "${name}" is already registered`);
     this.#functions.set(name, { fn: fn as Handler, input: options.input });
+    this.#description = undefined;
     return this;
   }
 
@@ -193,7 +201,9 @@ export class RpcServer {
   }
 
   unregister(name: string): boolean {
-    return !name.startsWith(RESERVED_FUNCTION_PREFIX) && this.#functions.delete(name);
+    if (name.startsWith(RESERVED_FUNCTION_PREFIX) || !this.#functions.delete(name)) return false;
+    this.#description = undefined;
+    return true;
   }
 
   get functionNames(): string[] {
@@ -202,10 +212,10 @@ export class RpcServer {
 
   /** What `$tw.functions` answers (`tradewire ls`): each function, with its arguments' JSON Schema where the validator can give one. */
   #describeFunctions(): Array<{ name: string; input?: Record<string, unknown> }> {
-    return this.functionNames.map((name) => {
+    return (this.#description ??= this.functionNames.map((name) => {
       const input = jsonSchemaOf(this.#functions.get(name)!.input);
       return input === undefined ? { name } : { name, input };
-    });
+    }));
   }
 
   get running(): boolean {
@@ -297,7 +307,7 @@ export class RpcServer {
     const sequences = this.#sequences;
     const seq = sequences.following(stream);
     // toArray() without the message object
-    const frame = this.#codec.encode(
+    const frame = this.#frame(
       stream === topic
         ? [WIRE_VERSION, Kind.event, data, seq, sequences.epoch]
         : [WIRE_VERSION, Kind.event, data, seq, sequences.epoch, stream.length],
@@ -315,7 +325,7 @@ export class RpcServer {
     this.#send(() => this.#transport.publish(HEARTBEAT_TOPIC, this.#encode(heartbeat)));
   }
 
-  #onRequest(frame: Uint8Array, peer: PeerId): void {
+  #onRequest(frame: Frame, peer: PeerId): void {
     if (this.#state !== "running" && this.#state !== "starting") {
       this.#counts.framesDropped++;
       this.#peerLog.warn(peer, `Dropped a frame from ${peer}: server is ${this.#state}`);
@@ -328,7 +338,7 @@ export class RpcServer {
     }
     let message: Message;
     try {
-      message = fromArray(this.#codec.decode(frame));
+      message = fromArray(messageOf(frame, this.#codec));
     } catch (error) {
       const reason = error instanceof Error ? error.message : String(error);
       this.#counts.malformedFrames++;
@@ -383,9 +393,7 @@ export class RpcServer {
       this.#replyError(peer, request.id, "INVALID_ARGUMENT", badArguments);
       return;
     }
-    const call: ActiveCall = new ActiveCall(peer, request.id, bytes, request.timeoutMs, () => {
-      if (this.#active.remove(call)) call.abort(new RpcError("TIMEOUT", `Deadline of ${request.timeoutMs} ms exceeded`));
-    });
+    const call = new ActiveCall(peer, request.id, bytes, request.timeoutMs, this.#onDeadline);
     this.#active.add(call);
     const context = new HandlerContext(call, request);
     try {
@@ -404,6 +412,11 @@ export class RpcServer {
       this.#answer(request, call, { error });
     }
   }
+
+  /** A call's deadline passed while its handler was watching its signal. One for all calls. */
+  readonly #onDeadline = (call: ActiveCall): void => {
+    if (this.#active.remove(call)) call.abort(new RpcError("TIMEOUT", `Deadline of ${call.timeoutMs} ms exceeded`));
+  };
 
   #run(registration: Registration, args: unknown[], context: CallContext, request: RequestMessage, call: ActiveCall): void {
     // Sync handlers are answered without a detour through the microtask queue.
@@ -452,12 +465,12 @@ export class RpcServer {
         if (next.done) iteratorDone = true;
         if (call.released) return;
         if (next.done) {
-          if (this.#active.remove(call)) this.#sendReply(call.peer, this.#codec.encode([WIRE_VERSION, Kind.end, call.id]));
+          if (this.#active.remove(call)) this.#sendReply(call.peer, this.#frame([WIRE_VERSION, Kind.end, call.id]));
           return;
         }
-        let frame: Uint8Array;
+        let frame: Frame;
         try {
-          frame = this.#codec.encode([WIRE_VERSION, Kind.item, call.id, next.value]);
+          frame = this.#frame([WIRE_VERSION, Kind.item, call.id, next.value]);
         } catch (error) {
           throw new RpcError("INTERNAL", `An item of "${request.name}" could not be encoded: ${errorMessage(error)}`);
         }
@@ -493,9 +506,9 @@ export class RpcServer {
       this.#replyError(peer, id, error.code, error.rawMessage);
       return;
     }
-    let frame: Uint8Array;
+    let frame: Frame;
     try {
-      frame = this.#codec.encode([WIRE_VERSION, Kind.result, id, outcome.value]); // toArray() without the message object
+      frame = this.#frame([WIRE_VERSION, Kind.result, id, outcome.value]); // toArray() without the message object
     } catch (error) {
       this.#replyError(peer, id, "INTERNAL", `Result of "${request.name}" could not be encoded: ${errorMessage(error)}`);
       return;
@@ -525,7 +538,7 @@ export class RpcServer {
   }
 
   /** #send for the common case, without a closure per reply. */
-  #sendReply(peer: PeerId, frame: Uint8Array): void {
+  #sendReply(peer: PeerId, frame: Frame): void {
     try {
       this.#transport.reply(peer, frame);
     } catch (error) {
@@ -533,8 +546,13 @@ export class RpcServer {
     }
   }
 
-  #encode(message: Message): Uint8Array {
-    return this.#codec.encode(toArray(message));
+  #encode(message: Message): Frame {
+    return this.#frame(toArray(message));
+  }
+
+  /** Codec bytes, or a DataFrame for a transport that carries data. */
+  #frame(message: unknown[]): Frame {
+    return frameOf(message, this.#codec, this.#asData);
   }
 
   /** A transport failure on one send must not take the server down: log it and go on. */

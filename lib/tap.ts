@@ -4,6 +4,7 @@ import { errorMessage, type RpcCode } from "./errors.ts";
 import { consoleLogger, type Logger } from "./logger.ts";
 import type { PeerId } from "./transport.ts";
 import { fromArray } from "./wire.ts";
+import { messageOf } from "./data-frame.ts";
 
 /** One frame as the wire tap reports it. */
 export interface TapFrame {
@@ -19,6 +20,7 @@ export interface TapFrame {
   /** Error code (errors). */
   code?: RpcCode;
   peer?: PeerId;
+  /** Frame size; for a frame carried as data (MessagePort), the estimate of lib/data-frame.ts. */
   bytes: number;
   /** Milliseconds since the epoch. */
   time: number;
@@ -41,7 +43,7 @@ export function tap<T extends AnyTransport>(transport: T, onFrame: (frame: TapFr
     if (event.topic !== undefined) report.topic = event.topic;
     if (event.peer !== undefined) report.peer = event.peer;
     try {
-      const message = fromArray(codec.decode(event.frame));
+      const message = fromArray(messageOf(event.frame, codec));
       report.kind = message.kind;
       if ("id" in message) report.id = message.id;
       if (message.kind === "request") Object.assign(report, { name: message.name, payload: message.args });

@@ -8,6 +8,8 @@
  *   subscribed to (ZeroMQ SUB semantics: the empty prefix means every topic).
  */
 
+import type { Frame } from "./data-frame.ts";
+
 /** Opaque identity of a connected client, stable for the life of its connection. */
 export type PeerId = string;
 
@@ -35,6 +37,20 @@ export interface ServerTransport {
   close(): Promise<void>;
   /** The server transport's own counters, when it keeps any. */
   readonly stats?: Readonly<Record<string, number>>;
+  /** True for a transport that moves structured data (see DataServerTransport). */
+  readonly carriesData?: boolean;
+}
+
+/**
+ * A server transport that moves structured data (MessagePort): the core hands it DataFrames
+ * for plain messages, which it posts as data to a peer that agreed in its handshake and as
+ * `frame.encoded()` bytes to any other. See lib/data-frame.ts.
+ */
+export interface DataServerTransport extends ServerTransport {
+  readonly carriesData: true;
+  listen(sink: DataServerSink): Promise<void>;
+  reply(peer: PeerId, frame: Frame): void;
+  publish(topic: string, frame: Frame, latestValue?: boolean): void;
 }
 
 /** What a client transport delivers upward. */
@@ -64,4 +80,24 @@ export interface ClientTransport {
   unsubscribe(prefix: string): void;
   /** Release every socket, port and timer. Idempotent. */
   close(): Promise<void>;
+  /** True for a transport that moves structured data (see DataClientTransport). */
+  readonly carriesData?: boolean;
+}
+
+/** The client side of DataServerTransport: `send` takes DataFrames too. */
+export interface DataClientTransport extends ClientTransport {
+  readonly carriesData: true;
+  connect(sink: DataClientSink): Promise<void>;
+  send(frame: Frame): void;
+}
+
+/** What a DataServerTransport delivers: DataFrames too. */
+export interface DataServerSink extends ServerSink {
+  request(frame: Frame, peer: PeerId): void;
+}
+
+/** What a DataClientTransport delivers: DataFrames too. */
+export interface DataClientSink extends ClientSink {
+  reply(frame: Frame): void;
+  broadcast(topic: string, frame: Frame): void;
 }

@@ -3,10 +3,17 @@
  * MessageChannel), a Worker, a worker's global scope, Node `worker_threads` ports and workers,
  * Deno workers. One endpoint is one peer; a server may own many.
  *
- * Envelope on the port (the RPC frame itself is the opaque `f`):
- *   { tw: 1, k: "req", f }  { tw: 1, k: "rep", f }  { tw: 1, k: "pub", t, f }
- *   { tw: 1, k: "sub", t }  { tw: 1, k: "unsub", t }  { tw: 1, k: "bye" }  { tw: 1, k: "hi" }
+ * Envelope on the port (the RPC frame itself is the opaque `f`, or the message array `m`):
+ *   { tw: 1, k: "req", f | m }  { tw: 1, k: "rep", f | m }  { tw: 1, k: "pub", t, f | m }
+ *   { tw: 1, k: "sub", t }  { tw: 1, k: "unsub", t }  { tw: 1, k: "bye" }  { tw: 1, k: "hi", d? }
  * Subscriptions are kept on the server side, so a worker posts only what a page asked for.
+ *
+ * Messages as data: the port clones what it carries anyway, so MessagePack on both sides is
+ * work for nothing. The client says `{ k: "hi", d: 1 }` when it connects and the server says it
+ * when it listens (and answers a client's hi with it): each side posts plain messages as `m`
+ * (structured clone; lib/data-frame.ts says what counts as plain and how the budgets estimate
+ * their bytes) only to a side that said `d: 1`, and MessagePack bytes `f` otherwise, so an
+ * older peer, which never says it, is served as before. Either side takes both at any time.
  *
  * Budgets: topic prefixes are capped in count and UTF-8 length (defaults in lib/budgets.ts). The
  * client throws a RangeError at `subscribe` for what the server would refuse; the server
@@ -15,7 +22,8 @@
  * both ends are in one program or one origin.
  */
 import { DEFAULT_BUDGETS } from "../lib/budgets.ts";
-import type { ClientSink, ClientTransport, PeerId, ServerTransport } from "../lib/transport.ts";
+import { DataFrame, type Frame } from "../lib/data-frame.ts";
+import type { DataClientSink, DataClientTransport, DataServerSink, DataServerTransport, PeerId } from "../lib/transport.ts";
 
 /** The `postMessage` + listener pair of a port or worker: Web style or Node EventEmitter style. */
 export type Endpoint =
@@ -31,11 +39,38 @@ export type Endpoint =
       off(type: "message", listener: (data: unknown) => void): unknown;
     };
 
+/** A frame on the port: MessagePack bytes, or (to a side that said `d: 1`) the message itself. */
+type Carried = { f: Uint8Array; m?: undefined } | { m: unknown[]; f?: undefined };
+
 type Envelope =
-  | { tw: 1; k: "req" | "rep"; f: Uint8Array }
-  | { tw: 1; k: "pub"; t: string; f: Uint8Array }
+  | ({ tw: 1; k: "req" | "rep" } & Carried)
+  | ({ tw: 1; k: "pub"; t: string } & Carried)
   | { tw: 1; k: "sub" | "unsub"; t: string }
-  | { tw: 1; k: "bye" | "hi" };
+  | { tw: 1; k: "bye" }
+  | { tw: 1; k: "hi"; d?: 1 };
+
+/**
+ * The envelope of a frame: its message to a side that takes data, else bytes that are the
+ * frame's own (not a view of a pool slab, which the port would copy whole).
+ */
+function frameEnvelope(k: "req" | "rep", frame: Frame, takesData: boolean): Envelope {
+  if (!(frame instanceof DataFrame)) return { tw: 1, k, f: ownBytes(frame) };
+  return takesData ? { tw: 1, k, m: frame.message as unknown[] } : { tw: 1, k, f: ownBytes(frame.encoded()) };
+}
+
+function pubEnvelope(t: string, frame: Frame, takesData: boolean): Envelope {
+  if (!(frame instanceof DataFrame)) return { tw: 1, k: "pub", t, f: ownBytes(frame) };
+  return takesData ? { tw: 1, k: "pub", t, m: frame.message as unknown[] } : { tw: 1, k: "pub", t, f: ownBytes(frame.encoded()) };
+}
+
+function ownBytes(bytes: Uint8Array): Uint8Array {
+  return bytes.byteOffset === 0 && bytes.byteLength === bytes.buffer.byteLength ? bytes : bytes.slice();
+}
+
+/** The frame an envelope carries, as the core takes it. */
+function frameIn(envelope: Carried): Frame {
+  return envelope.f ?? new DataFrame(envelope.m);
+}
 
 /** Listen on `endpoint`; returns the function that stops listening. */
 function listen(endpoint: Endpoint, onEnvelope: (envelope: Envelope) => void): () => void {
@@ -76,13 +111,13 @@ function onClose(endpoint: Endpoint, onClosed: () => void): () => void {
 
 function isEnvelope(data: unknown): data is Envelope {
   if (typeof data !== "object" || data === null || (data as { tw?: unknown }).tw !== 1) return false;
-  const { k, f, t } = data as { k?: unknown; f?: unknown; t?: unknown };
+  const { k, f, m, t } = data as { k?: unknown; f?: unknown; m?: unknown; t?: unknown };
   switch (k) {
     case "req":
     case "rep":
-      return f instanceof Uint8Array;
+      return f instanceof Uint8Array ? m === undefined : Array.isArray(m) && f === undefined;
     case "pub":
-      return f instanceof Uint8Array && typeof t === "string";
+      return typeof t === "string" && (f instanceof Uint8Array ? m === undefined : Array.isArray(m) && f === undefined);
     case "sub":
     case "unsub":
       return typeof t === "string";
@@ -111,7 +146,7 @@ export type MessagePortServerStats = {
   refusedSubscriptions: number;
 };
 
-export interface MessagePortServer extends ServerTransport {
+export interface MessagePortServer extends DataServerTransport {
   /**
    * Serve one more endpoint (e.g. a port a new page sent over); returns its peer id. An
    * endpoint that emits "close" (Node's MessagePort, recent browsers' ports) is removed when it
@@ -131,6 +166,8 @@ export interface MessagePortServer extends ServerTransport {
 interface Peer {
   endpoint: Endpoint;
   subscriptions: Set<string>;
+  /** The client said it takes messages as data (`hi` with `d: 1`). */
+  takesData: boolean;
   /** Removes the port's listener; undefined until listen() attaches it. */
   stop: (() => void) | undefined;
   /** Removes the port's "close" listener. */
@@ -138,6 +175,9 @@ interface Peer {
 }
 
 const encoder = new TextEncoder();
+
+/** Both sides' hello: "here, and I take messages as data". */
+const HELLO: Envelope = { tw: 1, k: "hi", d: 1 };
 
 /** UTF-8 length of a prefix, encoding only those that might be longer than `max`. */
 function utf8Length(text: string, max: number): number {
@@ -149,14 +189,14 @@ export function messagePortServer(endpoints: Endpoint | Endpoint[] = [], options
   const maxPrefixBytes = options.maxPrefixBytes ?? DEFAULT_BUDGETS.maxPrefixBytes;
   // Peers outlive close(): a restarted server serves the same ports, subscriptions included.
   const peers = new Map<PeerId, Peer>();
-  let sink: Parameters<ServerTransport["listen"]>[0] | undefined;
+  let sink: DataServerSink | undefined;
   let nextPeer = 1;
   let refusedSubscriptions = 0;
 
   function addEndpoint(endpoint: Endpoint): PeerId {
     const id = `port-${nextPeer++}`;
     const forget = onClose(endpoint, () => removeEndpoint(id));
-    peers.set(id, { endpoint, subscriptions: new Set(), stop: undefined, forget });
+    peers.set(id, { endpoint, subscriptions: new Set(), takesData: false, stop: undefined, forget });
     if (sink) attach(id);
     return id;
   }
@@ -190,7 +230,12 @@ export function messagePortServer(endpoints: Endpoint | Endpoint[] = [], options
     peer.stop = listen(peer.endpoint, (envelope) => {
       switch (envelope.k) {
         case "req":
-          sink?.request(envelope.f, id);
+          sink?.request(frameIn(envelope), id);
+          break;
+        case "hi":
+          // A client that connects says whether it takes data; it hears the same from us.
+          peer.takesData = envelope.d === 1;
+          if (sink) peer.endpoint.postMessage(HELLO);
           break;
         case "sub":
           subscribe(peer, envelope.t);
@@ -210,6 +255,7 @@ export function messagePortServer(endpoints: Endpoint | Endpoint[] = [], options
   for (const endpoint of Array.isArray(endpoints) ? endpoints : [endpoints]) addEndpoint(endpoint);
 
   return {
+    carriesData: true,
     addEndpoint,
     removeEndpoint,
     get stats() {
@@ -221,17 +267,19 @@ export function messagePortServer(endpoints: Endpoint | Endpoint[] = [], options
       sink = next;
       for (const id of peers.keys()) attach(id);
       // Tell clients the server is (back) here: a client that heard "bye" waits for this.
-      for (const peer of peers.values()) peer.endpoint.postMessage({ tw: 1, k: "hi" } satisfies Envelope);
+      for (const peer of peers.values()) peer.endpoint.postMessage(HELLO);
     },
-    reply(peer, frame) {
-      if (sink) peers.get(peer)?.endpoint.postMessage({ tw: 1, k: "rep", f: frame } satisfies Envelope);
+    reply(id, frame) {
+      if (!sink) return;
+      const peer = peers.get(id);
+      peer?.endpoint.postMessage(frameEnvelope("rep", frame, peer.takesData));
     },
     publish(topic, frame) {
       if (!sink) return;
       for (const peer of peers.values()) {
         for (const prefix of peer.subscriptions) {
           if (!topic.startsWith(prefix)) continue;
-          peer.endpoint.postMessage({ tw: 1, k: "pub", t: topic, f: frame } satisfies Envelope);
+          peer.endpoint.postMessage(pubEnvelope(topic, frame, peer.takesData));
           break;
         }
       }
@@ -254,27 +302,36 @@ export function messagePortServer(endpoints: Endpoint | Endpoint[] = [], options
 }
 
 /** The client side; `subscribe` throws a RangeError for what the server's budgets (`options`) refuse. */
-export function messagePortClient(endpoint: Endpoint, options: MessagePortOptions = {}): ClientTransport {
+export function messagePortClient(endpoint: Endpoint, options: MessagePortOptions = {}): DataClientTransport {
   const maxSubscriptions = options.maxSubscriptionsPerPeer ?? DEFAULT_BUDGETS.maxSubscriptionsPerPeer;
   const maxPrefixBytes = options.maxPrefixBytes ?? DEFAULT_BUDGETS.maxPrefixBytes;
   // Our own count of the server's view: the server keeps subscriptions until "bye" or unsubscribe.
   const topics = new Set<string>();
   let stop: (() => void) | undefined;
-  let sink: ClientSink | undefined;
+  let sink: DataClientSink | undefined;
+  /** The server said it takes messages as data. */
+  let serverTakesData = false;
   const post = (envelope: Envelope) => endpoint.postMessage(envelope);
   return {
+    carriesData: true,
     async connect(next) {
       sink = next;
       stop = listen(endpoint, (envelope) => {
-        if (envelope.k === "rep") sink?.reply(envelope.f);
-        else if (envelope.k === "pub") sink?.broadcast(envelope.t, envelope.f);
-        else if (envelope.k === "bye") sink?.linkDown?.("server closed the port");
-        else if (envelope.k === "hi") sink?.linkUp?.();
+        if (envelope.k === "rep") sink?.reply(frameIn(envelope));
+        else if (envelope.k === "pub") sink?.broadcast(envelope.t, frameIn(envelope));
+        else if (envelope.k === "bye") {
+          serverTakesData = false;
+          sink?.linkDown?.("server closed the port");
+        } else if (envelope.k === "hi") {
+          serverTakesData = envelope.d === 1;
+          sink?.linkUp?.();
+        }
       });
+      post(HELLO);
     },
     send(frame) {
       if (!stop) throw new Error("MessagePort client is not connected");
-      post({ tw: 1, k: "req", f: frame });
+      post(frameEnvelope("req", frame, serverTakesData));
     },
     subscribe(prefix) {
       if (!topics.has(prefix)) {
@@ -296,6 +353,7 @@ export function messagePortClient(endpoint: Endpoint, options: MessagePortOption
       stop();
       stop = undefined;
       sink = undefined;
+      serverTakesData = false;
     },
   };
 }

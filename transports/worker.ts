@@ -6,6 +6,9 @@
  *   const server = new RpcServer({ transport: workerServer() });
  *   // page.ts
  *   const client = new RpcClient({ transport: workerClient(new Worker(url, { type: "module" })) });
+ *
+ * As on any port, the two sides agree in their hello to post plain messages as data (structured
+ * clone) instead of MessagePack bytes; a worker or page running an older tradewire gets bytes.
  */
 import { messagePortClient, messagePortServer, type Endpoint, type MessagePortOptions, type MessagePortServer } from "./message-port.ts";
 import type { ClientTransport } from "../lib/transport.ts";

@@ -60,4 +60,28 @@ describe("$tw.functions", () => {
       { name: "described", input: { type: "array", prefixItems: [{ type: "string" }] } },
     ]);
   });
+
+  it("describes the functions once, and again after register or unregister", async () => {
+    let conversions = 0;
+    const counted = {
+      "~standard": {
+        version: 1,
+        vendor: "test",
+        validate: (value: unknown) => ({ value: value as [string] }),
+        jsonSchema: { input: () => (conversions++, { type: "array" }), output: () => ({}) },
+        types: undefined as unknown as { input: unknown; output: [string] },
+      },
+    } as const;
+    r = await rig({ setup: (s) => void s.register("counted", (x: string) => x, { input: counted }) });
+    const names = async () => (await r!.client.call<Array<{ name: string }>>("$tw.functions")).map((f) => f.name);
+    expect(await names()).toEqual(["counted"]);
+    expect(await names()).toEqual(["counted"]);
+    expect(conversions).toBe(1);
+    r.server.register("later", () => 1);
+    expect(await names()).toEqual(["counted", "later"]);
+    expect(conversions).toBe(2);
+    r.server.unregister("later");
+    expect(await names()).toEqual(["counted"]);
+    expect(conversions).toBe(3);
+  });
 });
