@@ -38,6 +38,8 @@ export class PositionState {
   avgPrice = 0;
   /** The P&L (money) this position was last reported with: marking reports only those that moved. */
   reportedPnl = NaN;
+  /** Changed in the current exchange operation: reported once when it is over. */
+  reportDue = false;
 
   constructor(
     readonly terms: InstrumentTerms,
@@ -136,6 +138,12 @@ export class AccountState {
   readonly #bySymbol = new Map<string, Array<PositionState | undefined>>();
   /** The positions in opening order, for the sums (an array loop, no iterator). */
   readonly #list: PositionState[] = [];
+  /**
+   * The exchange's report of the current operation: the positions that changed (in the order
+   * they first changed) and whether the account did, each reported once when it is over.
+   */
+  readonly duePositions: PositionState[] = [];
+  reportDue = false;
 
   constructor(
     /** Owner index used by the matching engine (self-trade prevention). */

@@ -81,7 +81,10 @@ export class SimExchange {
   /** The instruments by symbol then exchange: an order finds its own without building a key. */
   readonly #bySymbol = new Map<string, Map<string, Instrument>>();
   readonly #accounts = new Map<string, AccountState>();
-  readonly #listeners = new Map<AccountState, AccountListener>();
+  /** Listeners by account index (an array read per event, not a map lookup). */
+  readonly #listeners: Array<AccountListener | undefined> = [];
+  /** Accounts with a position or account report due when the current operation is over. */
+  readonly #due: AccountState[] = [];
   readonly #history: OrderHistory;
   readonly #outbox: Outbox;
   readonly #markInterval: number;
@@ -95,7 +98,7 @@ export class SimExchange {
     this.#latency = options.latencyMs ?? 0;
     this.#history = new OrderHistory(options.maxHistory ?? 50_000);
     this.#markInterval = options.markIntervalMs ?? 1000;
-    this.#outbox = new Outbox((kind, target, data) => this.#deliver(kind, target, data));
+    this.#outbox = new Outbox((kind, target, data) => this.#deliver(kind, target, data), () => this.#reportDue());
     const random = new Random(options.seed ?? 1);
     const maxBars = options.maxBars ?? 20_000;
     const hooks = {
@@ -156,9 +159,9 @@ export class SimExchange {
   }
 
   attach(account: AccountState, listener: AccountListener): () => void {
-    this.#listeners.set(account, listener);
+    this.#listeners[account.index] = listener;
     return () => {
-      if (this.#listeners.get(account) === listener) this.#listeners.delete(account);
+      if (this.#listeners[account.index] === listener) this.#listeners[account.index] = undefined;
     };
   }
 
@@ -369,7 +372,8 @@ export class SimExchange {
     this.#emitOrder(o);
     if (o.status === "ALLTRADED") this.#history.finish(o);
     const kept = this.#history.keepsTrades;
-    if (kept || this.#listeners.has(acc)) {
+    const listened = this.#listeners[acc.index] !== undefined;
+    if (kept || listened) {
       const trade: TradeData = {
         gatewayName: acc.gatewayName,
         symbol: inst.contract.symbol,
@@ -388,7 +392,7 @@ export class SimExchange {
       };
       this.#history.addTrade(acc, trade);
       // A remembered trade stays ours: the listener gets a copy.
-      if (this.#listeners.has(acc)) this.#outbox.push(TRADE, acc, kept ? { ...trade } : trade);
+      if (listened) this.#outbox.push(TRADE, acc, kept ? { ...trade } : trade);
     }
     this.#emitPosition(acc, position);
     this.#emitAccount(acc);
@@ -464,24 +468,57 @@ export class SimExchange {
   // ---- event delivery ----
 
   #emitOrder(o: OrderRecord): void {
-    if (this.#listeners.has(o.account)) this.#outbox.push(ORDER, o.account, orderData(o));
+    if (this.#listeners[o.account.index] !== undefined) this.#outbox.push(ORDER, o.account, orderData(o));
   }
 
+  /** The position changed: it is reported (then its account) once the operation is over. */
   #emitPosition(acc: AccountState, p: PositionState): void {
-    if (this.#listeners.has(acc)) {
-      const data = positionData(acc, p, p.terms as Instrument);
-      p.reportedPnl = data.pnl;
-      this.#outbox.push(POSITION, acc, data);
-    } else p.reportedPnl = money(p.holdingProfit());
+    if (this.#listeners[acc.index] === undefined) {
+      p.reportedPnl = money(p.holdingProfit());
+      return;
+    }
+    if (!p.reportDue) {
+      p.reportDue = true;
+      acc.duePositions.push(p);
+    }
+    this.#emitAccount(acc);
   }
 
+  /** The account changed: it is reported once the operation is over, after its positions. */
   #emitAccount(acc: AccountState): void {
-    if (this.#listeners.has(acc)) this.#outbox.push(ACCOUNT, acc, accountData(acc));
+    if (acc.reportDue || this.#listeners[acc.index] === undefined) return;
+    acc.reportDue = true;
+    this.#due.push(acc);
+  }
+
+  /**
+   * The operation's events are out: queue each changed account's changed positions, then the
+   * account, as they are now (one report per operation, as a gateway's position and account
+   * pushes follow its order and trade pushes).
+   */
+  #reportDue(): void {
+    const due = this.#due;
+    for (let i = 0; i < due.length; i++) {
+      const acc = due[i]!;
+      acc.reportDue = false;
+      const positions = acc.duePositions;
+      const listened = this.#listeners[acc.index] !== undefined;
+      for (let j = 0; j < positions.length; j++) {
+        const p = positions[j]!;
+        p.reportDue = false;
+        const data = positionData(acc, p, p.terms as Instrument);
+        p.reportedPnl = data.pnl;
+        if (listened) this.#outbox.push(POSITION, acc, data);
+      }
+      positions.length = 0;
+      if (listened) this.#outbox.push(ACCOUNT, acc, accountData(acc));
+    }
+    due.length = 0;
   }
 
   #deliver(kind: number, target: unknown, data: unknown): void {
     if (kind === TICK) return publishTick(target as Instrument, data as TickData);
-    const listener = this.#listeners.get(target as AccountState);
+    const listener = this.#listeners[(target as AccountState).index];
     if (!listener) return;
     switch (kind) {
       case ORDER: return listener.order(data as OrderData);
