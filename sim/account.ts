@@ -142,7 +142,8 @@ export class AccountState {
    * The exchange's report of the current operation: the positions that changed (in the order
    * they first changed) and whether the account did, each reported once when it is over.
    */
-  readonly duePositions: PositionState[] = [];
+  readonly duePositions: Array<PositionState | undefined> = [];
+  dueCount = 0;
   reportDue = false;
 
   constructor(
@@ -173,6 +174,11 @@ export class AccountState {
 
   findPosition(vtSymbol: string, direction: Direction): PositionState | undefined {
     return this.#bySymbol.get(vtSymbol)?.[slotOf(direction)];
+  }
+
+  /** The positions in opening order (the same objects as `positions` holds). */
+  get positionList(): readonly PositionState[] {
+    return this.#list;
   }
 
   holdingProfit(): number {

@@ -83,8 +83,11 @@ export class SimExchange {
   readonly #accounts = new Map<string, AccountState>();
   /** Listeners by account index (an array read per event, not a map lookup). */
   readonly #listeners: Array<AccountListener | undefined> = [];
+  /** An account's active orders (made once: a fill passes it, not a new closure). */
+  readonly #activeOf = (acc: AccountState): Iterable<OrderRecord> => this.#history.active(acc);
   /** Accounts with a position or account report due when the current operation is over. */
-  readonly #due: AccountState[] = [];
+  readonly #due: Array<AccountState | undefined> = [];
+  #dueCount = 0;
   readonly #history: OrderHistory;
   readonly #outbox: Outbox;
   readonly #markInterval: number;
@@ -367,7 +370,7 @@ export class SimExchange {
     const now = this.clock.now();
     o.datetime = now;
     const fee = inst.feePerLot(price) * lots;
-    const position = applyFill(o, lots, price, fee, () => this.#history.active(acc));
+    const position = applyFill(o, lots, price, fee, this.#activeOf);
     const tradeid = String(++this.#tradeSeq);
     this.#emitOrder(o);
     if (o.status === "ALLTRADED") this.#history.finish(o);
@@ -479,7 +482,8 @@ export class SimExchange {
     }
     if (!p.reportDue) {
       p.reportDue = true;
-      acc.duePositions.push(p);
+      // Slots are overwritten, not the array truncated (that would drop its backing store).
+      acc.duePositions[acc.dueCount++] = p;
     }
     this.#emitAccount(acc);
   }
@@ -488,7 +492,7 @@ export class SimExchange {
   #emitAccount(acc: AccountState): void {
     if (acc.reportDue || this.#listeners[acc.index] === undefined) return;
     acc.reportDue = true;
-    this.#due.push(acc);
+    this.#due[this.#dueCount++] = acc;
   }
 
   /**
@@ -498,22 +502,26 @@ export class SimExchange {
    */
   #reportDue(): void {
     const due = this.#due;
-    for (let i = 0; i < due.length; i++) {
+    const accounts = this.#dueCount;
+    this.#dueCount = 0;
+    for (let i = 0; i < accounts; i++) {
       const acc = due[i]!;
+      due[i] = undefined;
       acc.reportDue = false;
       const positions = acc.duePositions;
       const listened = this.#listeners[acc.index] !== undefined;
-      for (let j = 0; j < positions.length; j++) {
+      const count = acc.dueCount;
+      acc.dueCount = 0;
+      for (let j = 0; j < count; j++) {
         const p = positions[j]!;
         p.reportDue = false;
         const data = positionData(acc, p, p.terms as Instrument);
         p.reportedPnl = data.pnl;
         if (listened) this.#outbox.push(POSITION, acc, data);
+        positions[j] = undefined;
       }
-      positions.length = 0;
       if (listened) this.#outbox.push(ACCOUNT, acc, accountData(acc));
     }
-    due.length = 0;
   }
 
   #deliver(kind: number, target: unknown, data: unknown): void {
