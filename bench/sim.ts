@@ -62,7 +62,7 @@ type Op =
   | { kind: "cancel"; id: number };
 
 /** A mixed stream around a mid of 10 000 ticks: 60% limits (a third marketable), 10% market sweeps, 30% cancels. */
-function makeOps(n: number): Op[] {
+export function makeOps(n: number): Op[] {
   const rnd = new Random(42);
   const ops: Op[] = [];
   const live: number[] = [];
@@ -275,7 +275,7 @@ interface OpColumns {
   readonly maxId: number;
 }
 
-function columns(ops: readonly Op[]): OpColumns {
+export function columns(ops: readonly Op[]): OpColumns {
   const n = ops.length;
   const c = {
     length: n, kind: new Uint8Array(n), id: new Int32Array(n), owner: new Uint8Array(n), side: new Int8Array(n),
@@ -321,7 +321,7 @@ const BENCH_SPEC: InstrumentSpec = {
 };
 
 /** The columns as orders of fifty accounts through `SimExchange`; returns the events delivered. */
-function ordersThroughExchange(c: OpColumns): number {
+export function ordersThroughExchange(c: OpColumns): number {
   const clock = new VirtualClock({ start: 0 });
   // Events on, history off: what a load test or a backtest following the events needs.
   const exchange = new SimExchange({ clock, instruments: [BENCH_SPEC], maxHistory: 0 });
