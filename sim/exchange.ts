@@ -9,8 +9,10 @@
  *
  * Everything runs on the injected clock; randomness comes from the seed; ids come from sequences.
  * Events are collected while an operation runs and delivered when it is over, per account in the
- * order order → trade → position → account, each as a fresh copy; an account with no listener
- * attached has its events not made at all.
+ * order order → trade → position → account, each as a fresh copy: every order change and trade,
+ * then each position that changed and the account once, as they stand at the end of the
+ * operation (a sweep of three levels is three trades, one position and one account report, as a
+ * gateway's pushes); an account with no listener attached has its events not made at all.
  */
 import { isMember, Direction as DirectionEnum, Offset as OffsetEnum, OrderType as OrderTypeEnum } from "./constant.ts";
 import type {
