@@ -270,9 +270,10 @@ export class SimExchange {
       seq,
       owner: account.index,
       side: req.direction === "SHORT" ? -1 : 1,
-      direction: isMember(DirectionEnum, req.direction) ? req.direction : "LONG",
-      offset: isMember(OffsetEnum, req.offset) ? req.offset : "NONE",
-      type: isMember(OrderTypeEnum, req.type) ? req.type : "LIMIT",
+      // The usual names first (a comparison), then any other member name (a property check).
+      direction: req.direction === "LONG" || req.direction === "SHORT" || isMember(DirectionEnum, req.direction) ? req.direction : "LONG",
+      offset: req.offset === "NONE" || req.offset === "OPEN" || isMember(OffsetEnum, req.offset) ? req.offset : "NONE",
+      type: req.type === "LIMIT" || req.type === "MARKET" || isMember(OrderTypeEnum, req.type) ? req.type : "LIMIT",
       price: Number.isFinite(priceTicks) ? priceTicks : 0,
       lots: Number.isFinite(lots) ? lots : 0,
       traded: 0,
@@ -329,10 +330,11 @@ export class SimExchange {
   #check(account: AccountState, req: OrderRequest, inst: Instrument | undefined, o: SimOrder): string {
     if (!inst) return `Unknown symbol: ${String(req.symbol)}.${String(req.exchange)}`;
     const c = inst.contract;
-    if (!isMember(OrderTypeEnum, req.type) || req.type === "RFQ") return `Unsupported order type: ${String(req.type)}`;
+    // The order took the request's type and offset when they are member names (sendOrder).
+    if (o.type !== req.type || req.type === "RFQ") return `Unsupported order type: ${String(req.type)}`;
     if (req.type === "STOP" && !c.stopSupported) return "Stop orders are not supported";
     if (req.direction !== "LONG" && req.direction !== "SHORT") return `Direction must be LONG or SHORT, not ${String(req.direction)}`;
-    if (req.offset !== undefined && !isMember(OffsetEnum, req.offset)) return `Unknown offset: ${String(req.offset)}`;
+    if (req.offset !== undefined && o.offset !== req.offset) return `Unknown offset: ${String(req.offset)}`;
     const volume = Number(req.volume);
     if (!Number.isFinite(volume) || volume <= 0) return `Volume must be positive, not ${String(req.volume)}`;
     if (!onGrid(volume, c.minVolume, o.lots)) return `Volume ${volume} is not a multiple of the minimum volume ${c.minVolume}`;
