@@ -8,7 +8,7 @@
  * - `sim exchange orders/s`: the same stream through `SimExchange.sendOrder`/`cancelOrder` — fifty
  *   accounts with fund checks, holds, positions and events delivered to listeners, matched at a
  *   market event every 64 orders, no order history kept (`maxHistory: 0`) — against the stream
- *   through `nodejs-order-book` (a book only);
+ *   through `nodejs-order-book` (a book only); both replay the stream from typed-array columns;
  * - `sim strategy ticks/s`: ticks through exchange → SimGateway → event engine → a trivial
  *   strategy on the virtual clock, against the bare seeded generator making the same ticks;
  * - `sim sweep backtests/s 1 worker` and `… N workers`: a parameter sweep of MaCrossStrategy on
