@@ -38,6 +38,8 @@ export class PositionState {
   avgPrice = 0;
   /** The P&L (money) this position was last reported with: marking reports only those that moved. */
   reportedPnl = NaN;
+  /** Changed in the current exchange operation: reported once when it is over. */
+  reportDue = false;
 
   constructor(
     readonly terms: InstrumentTerms,
@@ -136,6 +138,13 @@ export class AccountState {
   readonly #bySymbol = new Map<string, Array<PositionState | undefined>>();
   /** The positions in opening order, for the sums (an array loop, no iterator). */
   readonly #list: PositionState[] = [];
+  /**
+   * The exchange's report of the current operation: the positions that changed (in the order
+   * they first changed) and whether the account did, each reported once when it is over.
+   */
+  readonly duePositions: Array<PositionState | undefined> = [];
+  dueCount = 0;
+  reportDue = false;
 
   constructor(
     /** Owner index used by the matching engine (self-trade prevention). */
@@ -165,6 +174,11 @@ export class AccountState {
 
   findPosition(vtSymbol: string, direction: Direction): PositionState | undefined {
     return this.#bySymbol.get(vtSymbol)?.[slotOf(direction)];
+  }
+
+  /** The positions in opening order (the same objects as `positions` holds). */
+  get positionList(): readonly PositionState[] {
+    return this.#list;
   }
 
   holdingProfit(): number {

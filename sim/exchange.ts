@@ -9,8 +9,10 @@
  *
  * Everything runs on the injected clock; randomness comes from the seed; ids come from sequences.
  * Events are collected while an operation runs and delivered when it is over, per account in the
- * order order → trade → position → account, each as a fresh copy; an account with no listener
- * attached has its events not made at all.
+ * order order → trade → position → account, each as a fresh copy: every order change and trade,
+ * then each position that changed and the account once, as they stand at the end of the
+ * operation (a sweep of three levels is three trades, one position and one account report, as a
+ * gateway's pushes); an account with no listener attached has its events not made at all.
  */
 import { isMember, Direction as DirectionEnum, Offset as OffsetEnum, OrderType as OrderTypeEnum } from "./constant.ts";
 import type {
@@ -81,7 +83,13 @@ export class SimExchange {
   /** The instruments by symbol then exchange: an order finds its own without building a key. */
   readonly #bySymbol = new Map<string, Map<string, Instrument>>();
   readonly #accounts = new Map<string, AccountState>();
-  readonly #listeners = new Map<AccountState, AccountListener>();
+  /** Listeners by account index (an array read per event, not a map lookup). */
+  readonly #listeners: Array<AccountListener | undefined> = [];
+  /** An account's active orders (made once: a fill passes it, not a new closure). */
+  readonly #activeOf = (acc: AccountState): Iterable<OrderRecord> => this.#history.active(acc);
+  /** Accounts with a position or account report due when the current operation is over. */
+  readonly #due: Array<AccountState | undefined> = [];
+  #dueCount = 0;
   readonly #history: OrderHistory;
   readonly #outbox: Outbox;
   readonly #markInterval: number;
@@ -95,7 +103,7 @@ export class SimExchange {
     this.#latency = options.latencyMs ?? 0;
     this.#history = new OrderHistory(options.maxHistory ?? 50_000);
     this.#markInterval = options.markIntervalMs ?? 1000;
-    this.#outbox = new Outbox((kind, target, data) => this.#deliver(kind, target, data));
+    this.#outbox = new Outbox((kind, target, data) => this.#deliver(kind, target, data), () => this.#reportDue());
     const random = new Random(options.seed ?? 1);
     const maxBars = options.maxBars ?? 20_000;
     const hooks = {
@@ -156,9 +164,9 @@ export class SimExchange {
   }
 
   attach(account: AccountState, listener: AccountListener): () => void {
-    this.#listeners.set(account, listener);
+    this.#listeners[account.index] = listener;
     return () => {
-      if (this.#listeners.get(account) === listener) this.#listeners.delete(account);
+      if (this.#listeners[account.index] === listener) this.#listeners[account.index] = undefined;
     };
   }
 
@@ -262,9 +270,10 @@ export class SimExchange {
       seq,
       owner: account.index,
       side: req.direction === "SHORT" ? -1 : 1,
-      direction: isMember(DirectionEnum, req.direction) ? req.direction : "LONG",
-      offset: isMember(OffsetEnum, req.offset) ? req.offset : "NONE",
-      type: isMember(OrderTypeEnum, req.type) ? req.type : "LIMIT",
+      // The usual names first (a comparison), then any other member name (a property check).
+      direction: req.direction === "LONG" || req.direction === "SHORT" || isMember(DirectionEnum, req.direction) ? req.direction : "LONG",
+      offset: req.offset === "NONE" || req.offset === "OPEN" || isMember(OffsetEnum, req.offset) ? req.offset : "NONE",
+      type: req.type === "LIMIT" || req.type === "MARKET" || isMember(OrderTypeEnum, req.type) ? req.type : "LIMIT",
       price: Number.isFinite(priceTicks) ? priceTicks : 0,
       lots: Number.isFinite(lots) ? lots : 0,
       traded: 0,
@@ -321,10 +330,11 @@ export class SimExchange {
   #check(account: AccountState, req: OrderRequest, inst: Instrument | undefined, o: SimOrder): string {
     if (!inst) return `Unknown symbol: ${String(req.symbol)}.${String(req.exchange)}`;
     const c = inst.contract;
-    if (!isMember(OrderTypeEnum, req.type) || req.type === "RFQ") return `Unsupported order type: ${String(req.type)}`;
+    // The order took the request's type and offset when they are member names (sendOrder).
+    if (o.type !== req.type || req.type === "RFQ") return `Unsupported order type: ${String(req.type)}`;
     if (req.type === "STOP" && !c.stopSupported) return "Stop orders are not supported";
     if (req.direction !== "LONG" && req.direction !== "SHORT") return `Direction must be LONG or SHORT, not ${String(req.direction)}`;
-    if (req.offset !== undefined && !isMember(OffsetEnum, req.offset)) return `Unknown offset: ${String(req.offset)}`;
+    if (req.offset !== undefined && o.offset !== req.offset) return `Unknown offset: ${String(req.offset)}`;
     const volume = Number(req.volume);
     if (!Number.isFinite(volume) || volume <= 0) return `Volume must be positive, not ${String(req.volume)}`;
     if (!onGrid(volume, c.minVolume, o.lots)) return `Volume ${volume} is not a multiple of the minimum volume ${c.minVolume}`;
@@ -364,12 +374,13 @@ export class SimExchange {
     const now = this.clock.now();
     o.datetime = now;
     const fee = inst.feePerLot(price) * lots;
-    const position = applyFill(o, lots, price, fee, () => this.#history.active(acc));
+    const position = applyFill(o, lots, price, fee, this.#activeOf);
     const tradeid = String(++this.#tradeSeq);
     this.#emitOrder(o);
     if (o.status === "ALLTRADED") this.#history.finish(o);
     const kept = this.#history.keepsTrades;
-    if (kept || this.#listeners.has(acc)) {
+    const listened = this.#listeners[acc.index] !== undefined;
+    if (kept || listened) {
       const trade: TradeData = {
         gatewayName: acc.gatewayName,
         symbol: inst.contract.symbol,
@@ -388,7 +399,7 @@ export class SimExchange {
       };
       this.#history.addTrade(acc, trade);
       // A remembered trade stays ours: the listener gets a copy.
-      if (this.#listeners.has(acc)) this.#outbox.push(TRADE, acc, kept ? { ...trade } : trade);
+      if (listened) this.#outbox.push(TRADE, acc, kept ? { ...trade } : trade);
     }
     this.#emitPosition(acc, position);
     this.#emitAccount(acc);
@@ -464,24 +475,62 @@ export class SimExchange {
   // ---- event delivery ----
 
   #emitOrder(o: OrderRecord): void {
-    if (this.#listeners.has(o.account)) this.#outbox.push(ORDER, o.account, orderData(o));
+    if (this.#listeners[o.account.index] !== undefined) this.#outbox.push(ORDER, o.account, orderData(o));
   }
 
+  /** The position changed: it is reported (then its account) once the operation is over. */
   #emitPosition(acc: AccountState, p: PositionState): void {
-    if (this.#listeners.has(acc)) {
-      const data = positionData(acc, p, p.terms as Instrument);
-      p.reportedPnl = data.pnl;
-      this.#outbox.push(POSITION, acc, data);
-    } else p.reportedPnl = money(p.holdingProfit());
+    if (this.#listeners[acc.index] === undefined) {
+      p.reportedPnl = money(p.holdingProfit());
+      return;
+    }
+    if (!p.reportDue) {
+      p.reportDue = true;
+      // Slots are overwritten, not the array truncated (that would drop its backing store).
+      acc.duePositions[acc.dueCount++] = p;
+    }
+    this.#emitAccount(acc);
   }
 
+  /** The account changed: it is reported once the operation is over, after its positions. */
   #emitAccount(acc: AccountState): void {
-    if (this.#listeners.has(acc)) this.#outbox.push(ACCOUNT, acc, accountData(acc));
+    if (acc.reportDue || this.#listeners[acc.index] === undefined) return;
+    acc.reportDue = true;
+    this.#due[this.#dueCount++] = acc;
+  }
+
+  /**
+   * The operation's events are out: queue each changed account's changed positions, then the
+   * account, as they are now (one report per operation, as a gateway's position and account
+   * pushes follow its order and trade pushes).
+   */
+  #reportDue(): void {
+    const due = this.#due;
+    const accounts = this.#dueCount;
+    this.#dueCount = 0;
+    for (let i = 0; i < accounts; i++) {
+      const acc = due[i]!;
+      due[i] = undefined;
+      acc.reportDue = false;
+      const positions = acc.duePositions;
+      const listened = this.#listeners[acc.index] !== undefined;
+      const count = acc.dueCount;
+      acc.dueCount = 0;
+      for (let j = 0; j < count; j++) {
+        const p = positions[j]!;
+        p.reportDue = false;
+        const data = positionData(acc, p, p.terms as Instrument);
+        p.reportedPnl = data.pnl;
+        if (listened) this.#outbox.push(POSITION, acc, data);
+        positions[j] = undefined;
+      }
+      if (listened) this.#outbox.push(ACCOUNT, acc, accountData(acc));
+    }
   }
 
   #deliver(kind: number, target: unknown, data: unknown): void {
     if (kind === TICK) return publishTick(target as Instrument, data as TickData);
-    const listener = this.#listeners.get(target as AccountState);
+    const listener = this.#listeners[(target as AccountState).index];
     if (!listener) return;
     switch (kind) {
       case ORDER: return listener.order(data as OrderData);

@@ -157,9 +157,9 @@ export function afford(o: OrderRecord, lots: number, price: number): number {
 /**
  * Book a fill of `lots` at `price` (costing `fee`) into the order's position and account: the
  * position changes, profit is realised, the fee is charged and the order's hold shrinks.
- * `active` lists the account's active orders, oldest first. Returns the position.
+ * `active` lists an account's active orders, oldest first. Returns the position.
  */
-export function applyFill(o: OrderRecord, lots: number, price: number, fee: number, active: () => Iterable<OrderRecord>): PositionState {
+export function applyFill(o: OrderRecord, lots: number, price: number, fee: number, active: (acc: AccountState) => Iterable<OrderRecord>): PositionState {
   const acc = o.account;
   const inst = o.inst;
   acc.orderFrozen = Math.max(0, acc.orderFrozen - heldFor(o, lots));
@@ -196,11 +196,11 @@ export function applyFill(o: OrderRecord, lots: number, price: number, fee: numb
  * newest reservations give way; those lots will open, so their order now holds their margin
  * (at its price) instead of a fee, as far as free money goes (its fills are checked again).
  */
-function reconcileNet(acc: AccountState, inst: Instrument, position: PositionState, active: () => Iterable<OrderRecord>): void {
+function reconcileNet(acc: AccountState, inst: Instrument, position: PositionState, active: (acc: AccountState) => Iterable<OrderRecord>): void {
   for (const side of SIDES) {
     let excess = (side === 1 ? position.netCloseByBuys : position.netCloseBySells) - Math.max(0, -side * position.lots);
     if (excess <= 0) continue;
-    const orders = [...active()];
+    const orders = [...active(acc)];
     for (let i = orders.length - 1; i >= 0 && excess > 0; i--) {
       const y = orders[i]!;
       if (y.side !== side || y.closeTd <= 0 || !isActive(y) || y.inst !== inst) continue;

@@ -1,7 +1,9 @@
 /**
  * Events collected while an exchange operation runs, delivered when it is over (never
  * re-entrantly into the matching engine). An event is three slots — kind, target, data — in
- * arrays that are reused, so queueing one allocates nothing.
+ * arrays that are reused, so queueing one allocates nothing. When the queue runs dry, `drained`
+ * may queue more (the exchange's one position and account report per operation); the flush
+ * goes on until it queues nothing.
  */
 export const ORDER = 0;
 export const TRADE = 1;
@@ -10,6 +12,8 @@ export const ACCOUNT = 3;
 export const TICK = 4;
 
 export type Deliver = (kind: number, target: unknown, data: unknown) => void;
+/** Called when every queued event is delivered; it may queue more. */
+export type Drained = () => void;
 
 export class Outbox {
   readonly #kinds: number[] = [];
@@ -18,7 +22,7 @@ export class Outbox {
   #count = 0;
   #flushing = false;
 
-  constructor(readonly deliver: Deliver) {}
+  constructor(readonly deliver: Deliver, readonly drained: Drained = () => {}) {}
 
   push(kind: number, target: unknown, data: unknown): void {
     const i = this.#count++;
@@ -36,7 +40,11 @@ export class Outbox {
     this.#flushing = true;
     let failure: { error: unknown } | undefined;
     try {
-      for (let i = 0; i < this.#count; i++) {
+      for (let i = 0; ; i++) {
+        if (i === this.#count) {
+          this.drained();
+          if (i === this.#count) break;
+        }
         try {
           this.deliver(this.#kinds[i]!, this.#targets[i], this.#data[i]);
         } catch (error) {

@@ -50,7 +50,9 @@ export function accountData(account: AccountState): AccountData {
   // The sums of AccountState's balance(), frozen(), margin() and holdingProfit(), in one pass.
   let holding = 0;
   let margin = 0;
-  for (const p of account.positions.values()) {
+  const list = account.positionList;
+  for (let i = 0; i < list.length; i++) {
+    const p = list[i]!;
     holding += p.holdingProfit();
     margin += p.margin();
   }
