@@ -4,6 +4,7 @@ import { msgpackCodec, type Codec } from "./codec.ts";
 import { errorMessage, RpcError } from "./errors.ts";
 import { GapDetector, type Gap } from "./gap-detector.ts";
 import { IdTable } from "./id-table.ts";
+import { RingQueue } from "./ring-queue.ts";
 import { IncomingStream } from "./incoming-stream.ts";
 import { consoleLogger, unrefTimer, type Logger } from "./logger.ts";
 import type { ClientTransport, DataClientTransport } from "./transport.ts";
@@ -99,12 +100,20 @@ interface PendingCall {
  * they were made, so one timer (armed for the oldest) serves them all: a timer per call cost
  * about 10 µs of a round trip. On Node the timer is not cleared when calls settle; it is unref'd
  * while the group is empty and, when it fires, times out the expired calls and re-arms for the next.
+ * A call that settles leaves the group (its `group` is unset) and its entry in `queue` is dropped
+ * once it is the oldest, or when settled entries behind a slow call outnumber the live ones.
  */
 interface DeadlineGroup {
   readonly timeoutMs: number;
-  readonly calls: Map<number, PendingCall>;
+  /** The calls of the group in the order they were made; settled ones until they are dropped. */
+  readonly queue: RingQueue<PendingCall>;
+  /** Calls of the group not settled yet. */
+  live: number;
   timer: ReturnType<typeof setTimeout> | undefined;
 }
+
+/** Settled entries a group's queue may hold beyond twice its live calls before it is compacted. */
+const SETTLED_SLACK = 64;
 
 /** Timers fire on a millisecond clock: a call this close to its deadline has reached it. */
 const TIMER_SLACK_MS = 1;
@@ -395,14 +404,15 @@ export class RpcClient {
   #addDeadline(id: number, pending: PendingCall, timeoutMs: number): void {
     let group = this.#deadlines.get(timeoutMs);
     if (group === undefined) {
-      group = { timeoutMs, calls: new Map(), timer: undefined };
+      group = { timeoutMs, queue: new RingQueue(), live: 0, timer: undefined };
       this.#deadlines.set(timeoutMs, group);
     }
     pending.deadline = performance.now() + timeoutMs;
     pending.group = group;
-    group.calls.set(id, pending);
+    group.queue.push(pending);
+    group.live++;
     if (group.timer === undefined) this.#armDeadline(group, timeoutMs);
-    else if (group.calls.size === 1) refTimer(group.timer); // unref'd while the group was empty
+    else if (group.live === 1) refTimer(group.timer); // unref'd while the group was empty
   }
 
   #armDeadline(group: DeadlineGroup, delayMs: number): void {
@@ -413,14 +423,20 @@ export class RpcClient {
   #expire(group: DeadlineGroup): void {
     group.timer = undefined;
     const now = performance.now();
-    for (const [id, pending] of group.calls) {
+    const queue = group.queue;
+    for (let pending = queue.peek(); pending !== undefined; pending = queue.peek()) {
+      if (pending.group !== group) {
+        queue.shift(); // settled already
+        continue;
+      }
       if (pending.deadline > now + TIMER_SLACK_MS) {
         this.#armDeadline(group, Math.ceil(pending.deadline - now));
         return;
       }
+      queue.shift();
       // A server never heard from is "not there", not "slow".
       const code = this.#state === "connected" ? "TIMEOUT" : "UNAVAILABLE";
-      this.#settle(id)?.reject(new RpcError(code, `No reply to "${pending.name}" within ${group.timeoutMs} ms`));
+      this.#settle(pending.id)?.reject(new RpcError(code, `No reply to "${pending.name}" within ${group.timeoutMs} ms`));
     }
     if (this.#deadlines.get(group.timeoutMs) === group) this.#deadlines.delete(group.timeoutMs);
   }
@@ -600,10 +616,15 @@ export class RpcClient {
     if (!pending) return undefined;
     const group = pending.group;
     if (group !== undefined) {
-      group.calls.delete(id);
+      pending.group = undefined;
+      group.live--;
+      // Replies mostly come in the order of the calls: the settled call is usually the oldest.
+      const queue = group.queue;
+      while (queue.length > 0 && queue.peek()!.group !== group) queue.shift();
+      if (queue.length > 2 * group.live + SETTLED_SLACK) queue.retain((call) => call.group === group);
       // An idle timer must not keep the process alive, as a cleared one would not. Where timers
       // cannot be unref'd (Deno, browsers: plain ids), it is cleared as before.
-      if (group.calls.size === 0 && group.timer !== undefined) {
+      if (group.live === 0 && group.timer !== undefined) {
         if (typeof group.timer === "object") unrefTimer(group.timer);
         else {
           clearTimeout(group.timer);

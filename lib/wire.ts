@@ -152,12 +152,18 @@ export function toArray(message: Message): unknown[] {
 /** Read the version/kind header and the fields of any message; throws MalformedFrameError. */
 export function fromArray(value: unknown): Message {
   if (!Array.isArray(value) || value.length < 3) throw new MalformedFrameError("Frame is not a message array");
-  const [version, kind] = value;
+  // Indexed reads rather than destructuring: array destructuring goes through the iterator
+  // protocol, an object per frame where the optimizer does not remove it.
+  const version: unknown = value[0];
+  const kind: unknown = value[1];
   if (version !== WIRE_VERSION) throw new MalformedFrameError(`Unsupported wire version ${String(version)}`);
   switch (kind) {
     case Kind.request: {
       const id = readId(value[2]);
-      const [, , , name, args, timeoutMs, meta, credit] = value;
+      const name: unknown = value[3];
+      const args: unknown = value[4];
+      const timeoutMs: unknown = value[5];
+      const credit: unknown = value[7];
       if (typeof name !== "string" || name.length === 0) throw new MalformedFrameError("Request has no function name", id);
       if (!Array.isArray(args)) throw new MalformedFrameError("Request arguments are not an array", id);
       if (typeof timeoutMs !== "number" || !(timeoutMs >= 0) || !Number.isFinite(timeoutMs)) {
@@ -168,7 +174,7 @@ export function fromArray(value: unknown): Message {
         if (typeof credit !== "number" || !Number.isSafeInteger(credit) || credit < 0) throw new MalformedFrameError("Request credit is not a non-negative integer", id);
         streamCredit = credit;
       }
-      return { kind: "request", id, name, args, timeoutMs, meta: readMeta(meta, id), credit: streamCredit };
+      return { kind: "request", id, name, args, timeoutMs, meta: readMeta(value[6], id), credit: streamCredit };
     }
     case Kind.cancel:
       return { kind: "cancel", id: readId(value[2]) };
@@ -186,17 +192,18 @@ export function fromArray(value: unknown): Message {
       return { kind: "result", id: readId(value[2]), value: value[3] };
     case Kind.error: {
       const id = readId(value[2]);
-      const [, , , code, message] = value;
+      const code: unknown = value[3];
+      const message: unknown = value[4];
       if (!isRpcCode(code) || typeof message !== "string") throw new MalformedFrameError("Error reply has no valid code", id);
       return { kind: "error", id, code, message };
     }
     case Kind.event: {
-      const [, , data, seq, epoch, streamLength] = value;
+      const streamLength: unknown = value[5];
       return {
         kind: "event",
-        data,
-        seq: readCount(seq, "Event sequence"),
-        epoch: readCount(epoch, "Event epoch"),
+        data: value[2],
+        seq: readCount(value[3], "Event sequence"),
+        epoch: readCount(value[4], "Event epoch"),
         streamLength: streamLength === undefined || streamLength === null ? undefined : readCount(streamLength, "Event stream length"),
       };
     }

@@ -162,6 +162,41 @@ describe("deadlines shared by many calls", () => {
     await server.stop();
   });
 
+  it("times out a slow call while many calls of its group settle behind it", async () => {
+    const hub = memoryHub();
+    const server = new RpcServer({ transport: hub.server, heartbeatMs: 0, logger: quiet });
+    const release: Array<() => void> = [];
+    server.register("hold", () => new Promise<void>((resolve) => release.push(resolve)));
+    server.register("quick", (n: number) => n);
+    await server.start();
+    const client = new RpcClient({ transport: hub.client(), heartbeatToleranceMs: 0, timeoutMs: 200, logger: quiet });
+    await client.start();
+    const timed = () => {
+      const started = performance.now();
+      return client.call("hold").then(
+        () => ({ code: "OK", elapsed: performance.now() - started }),
+        (e: RpcError) => ({ code: e.code, elapsed: performance.now() - started }),
+      );
+    };
+    const first = timed();
+    // Far more settled calls than the group keeps behind a live one before it compacts.
+    for (let batch = 0; batch < 5; batch++) {
+      const ns = Array.from({ length: 100 }, (_, i) => batch * 100 + i);
+      expect(await Promise.all(ns.map((n) => client.call("quick", [n])))).toEqual(ns);
+    }
+    const second = timed();
+    expect(client.inFlight).toBe(2);
+    const [a, b] = await Promise.all([first, second]);
+    expect(a.code).toBe("TIMEOUT");
+    expect(b.code).toBe("TIMEOUT");
+    expect(a.elapsed).toBeGreaterThanOrEqual(199);
+    expect(b.elapsed).toBeGreaterThanOrEqual(199);
+    expect(client.inFlight).toBe(0);
+    release.forEach((r) => r());
+    await client.stop();
+    await server.stop();
+  });
+
   it("gives a handler that keeps its context after the call a correct, quiet signal", async () => {
     const hub = memoryHub();
     const server = new RpcServer({ transport: hub.server, heartbeatMs: 0, logger: quiet });
