@@ -293,6 +293,20 @@ export class RpcServer {
   }
 
   /**
+   * Count `count` events of `stream` as lost without sending anything: the next event of the
+   * stream jumps as many numbers, and heartbeats announce it, so subscribers report a gap. For a
+   * relay that learned of a loss upstream and must not hide it from its own subscribers.
+   */
+  skip(stream: string, count: number, options?: Pick<PublishOptions, "latestValue">): void {
+    if (typeof stream !== "string") throw new TypeError("Stream must be a string");
+    if (stream.startsWith(RESERVED_TOPIC_PREFIX)) throw new TypeError(`Topics starting with "${RESERVED_TOPIC_PREFIX}" are reserved`);
+    if (!Number.isSafeInteger(count) || count < 1) throw new RangeError("count must be a positive integer");
+    if (this.#state !== "running") throw new RpcError("UNAVAILABLE", "Server is not running");
+    const sequences = this.#sequences;
+    sequences.sent(stream, sequences.following(stream) + count - 1, options?.latestValue !== true);
+  }
+
+  /**
    * Send `data` to every client subscribed to a prefix of `topic`. Throws RpcError
    * RESOURCE_EXHAUSTED if the encoded event exceeds maxMessageBytes.
    */

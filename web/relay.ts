@@ -24,7 +24,7 @@
  * restarts, the browser side restarts too (a new epoch), so browser gateways reload.
  */
 import * as v from "valibot";
-import { DEFAULT_BUDGETS, RpcError, RpcServer, type CallContext, type Logger, type PeerId, type RpcClient, type ServerTransport } from "../lib/index.ts";
+import { DEFAULT_BUDGETS, RpcError, RpcServer, type CallContext, type Logger, type PeerId, type RpcClient } from "../lib/index.ts";
 import { publishOptions } from "../sim/rpc-service.ts";
 import { websocketServer, type WebSocketLike, type WebSocketServerOptions, type WebSocketServerTransport } from "../transports/websocket.ts";
 import { Holdings } from "./accounts.ts";
@@ -78,38 +78,8 @@ interface Audience {
   readonly transport: WebSocketServerTransport;
   readonly server: RpcServer;
   readonly peers: Map<PeerId, Peer>;
-  /** Skip sequence numbers: publish while muted numbers an event and sends nothing. */
+  /** Counts `count` events of `stream` as lost, so the next one shows the gap. */
   skip(stream: string, count: number): void;
-}
-
-/**
- * `inner` as the RpcServer's transport, with a mute: what the server publishes while muted is
- * numbered (RpcServer.publish counts it) but not sent, which is how a gap is made for browsers
- * with RpcServer's own API.
- */
-function muteable(inner: WebSocketServerTransport): { transport: ServerTransport; muted<T>(run: () => T): T } {
-  let muted = false;
-  return {
-    transport: {
-      listen: (sink) => inner.listen(sink),
-      reply: (peer, frame) => inner.reply(peer, frame),
-      publish: (topic, frame, latestValue) => {
-        if (!muted) inner.publish(topic, frame, latestValue);
-      },
-      close: () => inner.close(),
-      get stats() {
-        return inner.stats;
-      },
-    },
-    muted(run) {
-      muted = true;
-      try {
-        return run();
-      } finally {
-        muted = false;
-      }
-    },
-  };
 }
 
 function isLocal(prefix: string): boolean {
@@ -170,8 +140,7 @@ export class WebSocketRelay {
 
   #audience(holdings: Holdings, maxMessageBytes: number, options: RelayOptions): Audience {
     const inner = websocketServer({ ...options.websocket, maxMessageBytes });
-    const { transport, muted } = muteable(inner);
-    const server = new RpcServer({ transport, maxMessageBytes, ...(options.logger ? { logger: options.logger } : {}) });
+    const server = new RpcServer({ transport: inner, maxMessageBytes, ...(options.logger ? { logger: options.logger } : {}) });
     const peers = new Map<PeerId, Peer>();
     const audience: Audience = {
       holdings,
@@ -179,10 +148,7 @@ export class WebSocketRelay {
       server,
       peers,
       skip(stream, count) {
-        const numbering = stream.startsWith("eTick.") ? { latestValue: true } : undefined;
-        muted(() => {
-          for (let i = 0; i < count; i++) server.publish(stream, null, numbering);
-        });
+        server.skip(stream, count, { latestValue: stream.startsWith("eTick.") });
       },
     };
     for (const fn of Object.keys(FUNCTION_INPUTS)) server.register(fn, (...args: unknown[]) => this.#forward(audience, fn, args));
