@@ -266,7 +266,6 @@ export class SimExchange {
     const lots = inst ? Math.round(Number(req.volume) / inst.contract.minVolume) : 0;
     const priceTicks = inst && req.type !== "MARKET" ? Math.round(Number(req.price) / inst.contract.pricetick) : 0;
     const order: OrderRecord = {
-      seq,
       id: seq,
       owner: account.index,
       side: req.direction === "SHORT" ? -1 : 1,
@@ -288,7 +287,7 @@ export class SimExchange {
       closeTd: 0,
       account,
       inst: inst ?? placeholderInstrument(req),
-      sentPrice: NaN,
+      sentPrice: undefined,
       remaining: 0,
       prev: null,
       next: null,
@@ -323,7 +322,7 @@ export class SimExchange {
     const o = this.#history.get(account, seq);
     if (!o) return { accepted: false, reason: `Unknown order: ${String(req.orderid)}` };
     if (o.status === "ALLTRADED" || o.status === "CANCELLED" || o.status === "REJECTED") {
-      return { accepted: false, reason: `Order ${o.seq} is already final (${o.status})` };
+      return { accepted: false, reason: `Order ${o.id} is already final (${o.status})` };
     }
     o.inst.engine.cancel(o);
     this.#outbox.flush();

@@ -19,11 +19,11 @@ import { OrderBook, type BookEntry, type Side } from "./book.ts";
 import type { MarketSnapshot } from "./market-data.ts";
 
 /**
- * The engine's record of one order. Money fields belong to the account keeping. It is its own
- * book entry (`id` = `seq`, `data` = itself): a resting order is one object, not an order and a node.
+ * The engine's record of one order, `id` its sequence number. Money fields belong to the account
+ * keeping. It is its own book entry (`data` is itself): a resting order is one object, not an
+ * order and a node.
  */
 export interface SimOrder extends BookEntry<SimOrder> {
-  readonly seq: number;
   /** Account index: orders of one owner never trade with each other. */
   readonly owner: number;
   readonly side: Side;

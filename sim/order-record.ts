@@ -1,7 +1,7 @@
 /**
  * The exchange's record of one order: the engine's `SimOrder` (its own book entry) plus whose it
- * is and where it trades. Its ids are strings made from `seq` when a report needs them, not kept:
- * resting orders outlive collections, and every field they carry is copied by each one.
+ * is and where it trades. Its id strings are made from `id` (its sequence number) when a report
+ * needs them, not kept: resting orders outlive collections, and each scavenge copies all they hold.
  */
 import type { AccountState } from "./account.ts";
 import type { Instrument } from "./instrument.ts";
@@ -10,16 +10,19 @@ import type { SimOrder } from "./matching.ts";
 export interface OrderRecord extends SimOrder {
   readonly account: AccountState;
   readonly inst: Instrument;
-  /** The price a rejected order was sent with, reported as sent (not rounded to the tick); NaN otherwise. */
-  sentPrice: number;
+  /**
+   * The price a rejected order was sent with, reported as sent (not rounded to the tick);
+   * undefined otherwise (not NaN: a number field would box a double in every record).
+   */
+  sentPrice: number | undefined;
 }
 
 /** The order's `orderid`. */
 export function orderId(o: OrderRecord): string {
-  return String(o.seq);
+  return String(o.id);
 }
 
 /** The order's `vtOrderId`: `gatewayName.orderid`. */
 export function vtOrderId(o: OrderRecord): string {
-  return `${o.account.gatewayName}.${o.seq}`;
+  return `${o.account.gatewayName}.${o.id}`;
 }

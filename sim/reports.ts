@@ -18,7 +18,7 @@ export function orderData(o: OrderRecord): OrderData {
     type: o.type,
     direction: o.direction,
     offset: o.offset,
-    price: !Number.isNaN(o.sentPrice) ? o.sentPrice : o.type !== "MARKET" ? inst.price(o.price) : 0,
+    price: o.sentPrice !== undefined ? o.sentPrice : o.type !== "MARKET" ? inst.price(o.price) : 0,
     volume: inst.volume(o.lots),
     traded: inst.volume(o.traded),
     status: o.status,
