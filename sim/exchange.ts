@@ -288,6 +288,7 @@ export class SimExchange {
       account,
       inst: inst ?? placeholderInstrument(req),
       sentPrice: undefined,
+      vtOrderId: undefined,
       remaining: 0,
       prev: null,
       next: null,

@@ -15,6 +15,8 @@ export interface OrderRecord extends SimOrder {
    * undefined otherwise (not NaN: a number field would box a double in every record).
    */
   sentPrice: number | undefined;
+  /** Made once, by `vtOrderId()`. */
+  vtOrderId: string | undefined;
 }
 
 /** The order's `orderid`. */
@@ -22,7 +24,7 @@ export function orderId(o: OrderRecord): string {
   return String(o.id);
 }
 
-/** The order's `vtOrderId`: `gatewayName.orderid`. */
+/** The order's `vtOrderId`: `gatewayName.orderid`, made by the first report that needs it. */
 export function vtOrderId(o: OrderRecord): string {
-  return `${o.account.gatewayName}.${o.id}`;
+  return (o.vtOrderId ??= `${o.account.gatewayName}.${o.id}`);
 }
