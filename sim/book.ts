@@ -1,8 +1,8 @@
 /**
  * A limit order book in integer ticks and lots with price-time priority.
  *
- * Each price level is a doubly linked queue and every resting entry is indexed by id, so
- * cancelling is O(1) and a sweep never reindexes a level (the failure of array-based books).
+ * Each price level is a doubly linked queue and every resting entry is indexed by id (here, or by
+ * an owner that rests its own records as entries), so cancelling is O(1) and a sweep never reindexes a level (the failure of array-based books).
  * Levels are kept in a price-sorted array per side with the best price last, so the best level
  * is O(1) and adding a new level is a binary search plus one splice.
  */
@@ -139,32 +139,63 @@ export interface TakeResult {
 export class OrderBook<T> {
   readonly bids: BookSide<T> = new BookSide<T>(1);
   readonly asks: BookSide<T> = new BookSide<T>(-1);
-  readonly #entries = new Map<number, BookEntry<T>>();
+  /**
+   * Resting entries by id, for `get`, `remove` and `reduce` by id; null when the owner indexes its
+   * orders itself and rests them as entries (`rest`, `unrest`, `reduceEntry`): one map, not two.
+   */
+  readonly #entries: Map<number, BookEntry<T>> | null;
+  #size = 0;
+
+  constructor({ indexed = true }: { indexed?: boolean } = {}) {
+    this.#entries = indexed ? new Map() : null;
+  }
 
   get size(): number {
-    return this.#entries.size;
+    return this.#size;
   }
 
   get(id: number): BookEntry<T> | undefined {
-    return this.#entries.get(id);
+    return this.#entries?.get(id);
+  }
+
+  /** Rest an entry the caller made (and indexes) at the back of its level's queue; its `remaining` is the lots resting. */
+  rest(entry: BookEntry<T>): void {
+    if (entry.level) throw new RangeError(`Order ${entry.id} is already resting`);
+    (entry.side === 1 ? this.bids : this.asks).append(entry);
+    this.#size++;
+  }
+
+  /** Take a resting entry out of the book; false when it was not resting. */
+  unrest(entry: BookEntry<T>): boolean {
+    if (!entry.level) return false;
+    this.#entries?.delete(entry.id);
+    (entry.side === 1 ? this.bids : this.asks).unlink(entry);
+    this.#size--;
+    return true;
   }
 
   /** Rest an order at the back of its level's queue (no matching: call `take` first). */
   add(id: number, owner: number, side: Side, price: number, lots: number, data: T): BookEntry<T> {
-    if (this.#entries.has(id)) throw new RangeError(`Duplicate order id ${id}`);
+    const entries = this.#index();
+    if (entries.has(id)) throw new RangeError(`Duplicate order id ${id}`);
     const entry: BookEntry<T> = { id, owner, side, price, remaining: lots, data, prev: null, next: null, level: null };
-    this.#entries.set(id, entry);
+    entries.set(id, entry);
     (side === 1 ? this.bids : this.asks).append(entry);
+    this.#size++;
     return entry;
   }
 
   /** Remove a resting order; returns it, or undefined when it is not in the book. */
   remove(id: number): BookEntry<T> | undefined {
-    const entry = this.#entries.get(id);
+    const entry = this.#index().get(id);
     if (!entry) return undefined;
-    this.#entries.delete(id);
-    (entry.side === 1 ? this.bids : this.asks).unlink(entry);
+    this.unrest(entry);
     return entry;
+  }
+
+  #index(): Map<number, BookEntry<T>> {
+    if (!this.#entries) throw new TypeError("This book rests entries its owner indexes: use rest and unrest");
+    return this.#entries;
   }
 
   /**
@@ -212,8 +243,9 @@ export class OrderBook<T> {
       level.volume -= q;
       left -= q;
       if (maker.remaining === 0 || evict) {
-        this.#entries.delete(maker.id);
+        this.#entries?.delete(maker.id);
         book.unlink(maker);
+        this.#size--;
       }
       if (q > 0) onFill(maker, q, level.price);
       if (evict) onEvict?.(maker);
@@ -242,10 +274,15 @@ export class OrderBook<T> {
 
   /** Change the resting lots of an entry in place (keeps its queue position). */
   reduce(id: number, lots: number): void {
-    const entry = this.#entries.get(id);
-    if (!entry || lots <= 0) return;
+    const entry = this.#index().get(id);
+    if (entry) this.reduceEntry(entry, lots);
+  }
+
+  /** `reduce` for a resting entry in hand. */
+  reduceEntry(entry: BookEntry<T>, lots: number): void {
+    if (!entry.level || lots <= 0) return;
     if (lots >= entry.remaining) {
-      this.remove(id);
+      this.unrest(entry);
       entry.remaining = 0;
       return;
     }

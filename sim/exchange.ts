@@ -27,7 +27,7 @@ import { AccountState, type PositionState } from "./account.ts";
 import { Instrument, makeInstrument, placeholderInstrument, type InstrumentSpec } from "./instrument.ts";
 import { afford, applyFill, checkFunds, closingPosition, hold, release } from "./funds.ts";
 import { OrderHistory } from "./order-history.ts";
-import type { OrderRecord } from "./order-record.ts";
+import { orderId, vtOrderId, type OrderRecord } from "./order-record.ts";
 import { accountData, money, orderData, positionData, tickData } from "./reports.ts";
 import { ACCOUNT, ORDER, Outbox, POSITION, TICK, TRADE } from "./outbox.ts";
 
@@ -265,9 +265,8 @@ export class SimExchange {
     const now = this.clock.now();
     const lots = inst ? Math.round(Number(req.volume) / inst.contract.minVolume) : 0;
     const priceTicks = inst && req.type !== "MARKET" ? Math.round(Number(req.price) / inst.contract.pricetick) : 0;
-    const orderid = String(seq);
     const order: OrderRecord = {
-      seq,
+      id: seq,
       owner: account.index,
       side: req.direction === "SHORT" ? -1 : 1,
       // The usual names first (a comparison), then any other member name (a property check).
@@ -288,10 +287,15 @@ export class SimExchange {
       closeTd: 0,
       account,
       inst: inst ?? placeholderInstrument(req),
-      orderid,
-      vtOrderId: `${account.gatewayName}.${orderid}`,
-      sentPrice: NaN,
+      sentPrice: undefined,
+      vtOrderId: undefined,
+      remaining: 0,
+      prev: null,
+      next: null,
+      level: null,
+      data: undefined as unknown as SimOrder, // itself, set below
     };
+    (order as { data: SimOrder }).data = order;
     const reason = this.#check(account, req, inst, order);
     if (reason) {
       order.status = "REJECTED";
@@ -310,7 +314,7 @@ export class SimExchange {
       inst!.engine.submit(order);
     }
     this.#outbox.flush();
-    return orderid;
+    return String(seq);
   }
 
   /** Cancel an active order of `account`; a final, unknown or foreign order is refused with a reason. */
@@ -319,7 +323,7 @@ export class SimExchange {
     const o = this.#history.get(account, seq);
     if (!o) return { accepted: false, reason: `Unknown order: ${String(req.orderid)}` };
     if (o.status === "ALLTRADED" || o.status === "CANCELLED" || o.status === "REJECTED") {
-      return { accepted: false, reason: `Order ${o.seq} is already final (${o.status})` };
+      return { accepted: false, reason: `Order ${o.id} is already final (${o.status})` };
     }
     o.inst.engine.cancel(o);
     this.#outbox.flush();
@@ -385,7 +389,7 @@ export class SimExchange {
         gatewayName: acc.gatewayName,
         symbol: inst.contract.symbol,
         exchange: inst.contract.exchange,
-        orderid: o.orderid,
+        orderid: orderId(o),
         tradeid,
         direction: o.direction,
         offset: o.offset,
@@ -394,7 +398,7 @@ export class SimExchange {
         datetime: now,
         commission: money(fee),
         vtSymbol: inst.vtSymbol,
-        vtOrderId: o.vtOrderId,
+        vtOrderId: vtOrderId(o),
         vtTradeId: `${acc.gatewayName}.${tradeid}`,
       };
       this.#history.addTrade(acc, trade);

@@ -18,9 +18,12 @@ import type { Direction, Offset, OrderType, Status } from "./constant.ts";
 import { OrderBook, type BookEntry, type Side } from "./book.ts";
 import type { MarketSnapshot } from "./market-data.ts";
 
-/** The engine's record of one order. Money fields belong to the account keeping. */
-export interface SimOrder {
-  readonly seq: number;
+/**
+ * The engine's record of one order, `id` its sequence number. Money fields belong to the account
+ * keeping. It is its own book entry (`data` is itself): a resting order is one object, not an
+ * order and a node.
+ */
+export interface SimOrder extends BookEntry<SimOrder> {
   /** Account index: orders of one owner never trade with each other. */
   readonly owner: number;
   readonly side: Side;
@@ -69,7 +72,8 @@ export const REASON = {
 } as const;
 
 export class MatchingEngine {
-  readonly book: OrderBook<SimOrder> = new OrderBook<SimOrder>();
+  /** Rests the orders themselves; whoever submits them indexes them (the exchange's active orders). */
+  readonly book: OrderBook<SimOrder> = new OrderBook<SimOrder>({ indexed: false });
   /** Synthetic depth: prices best first and the lots still available at each. */
   readonly bidPrices: number[] = [];
   readonly bidVolumes: number[] = [];
@@ -103,7 +107,7 @@ export class MatchingEngine {
 
   /** Cancel an active order; false when it is not waiting, resting or armed here. */
   cancel(order: SimOrder, reason = ""): boolean {
-    let found = this.book.remove(order.seq) !== undefined;
+    let found = this.book.unrest(order);
     if (!found) found = removeFrom(this.#pending, order);
     if (!found) found = removeFrom(this.#stops, order);
     if (!found) return false;
@@ -190,7 +194,7 @@ export class MatchingEngine {
         const q = this.#makerCan(maker, want);
         if (q > 0) {
           vols[k]! -= q;
-          this.book.reduce(maker.id, q);
+          this.book.reduceEntry(maker, q);
           this.#trade(level.price, q);
           this.#fill(maker.data, q, level.price);
         }
@@ -323,7 +327,8 @@ export class MatchingEngine {
     if (selfTrade) this.#finish(order, REASON.selfTrade);
     else if (broke) this.#finish(order, REASON.funds);
     else if (order.type === "LIMIT") {
-      this.book.add(order.seq, order.owner, side, order.price, order.lots - order.traded, order);
+      order.remaining = order.lots - order.traded;
+      this.book.rest(order);
       if (order.traded === 0) {
         order.status = "NOTTRADED";
         this.hooks.update(order);
@@ -339,7 +344,7 @@ export class MatchingEngine {
 
   /** Take a resting order its owner cannot pay for out of the book and cancel it. */
   #evict(maker: BookEntry<SimOrder>): void {
-    this.book.remove(maker.id);
+    this.book.unrest(maker);
     this.#finish(maker.data, REASON.funds);
   }
 

@@ -37,14 +37,14 @@ export class OrderHistory {
 
   /** A new active order. */
   addActive(o: OrderRecord): void {
-    this.#active.set(o.seq, o);
+    this.#active.set(o.id, o);
   }
 
   /** An order that is final now (rejected on arrival, or after its last fill or its cancel). */
   finish(o: OrderRecord): void {
-    this.#active.delete(o.seq);
+    this.#active.delete(o.id);
     if (this.#max === 0) return;
-    this.#finished.set(o.seq, o);
+    this.#finished.set(o.id, o);
     this.#of(o.account).finished.push(o);
   }
 
@@ -65,7 +65,7 @@ export class OrderHistory {
   /** The account's remembered orders, oldest first. */
   orders(account: AccountState): OrderRecord[] {
     const finished = this.#accounts.get(account)?.finished.items() ?? [];
-    return [...this.active(account), ...finished].sort((a, b) => a.seq - b.seq);
+    return [...this.active(account), ...finished].sort((a, b) => a.id - b.id);
   }
 
   trades(account: AccountState): TradeData[] {
@@ -75,7 +75,7 @@ export class OrderHistory {
   #of(account: AccountState): AccountHistory {
     let history = this.#accounts.get(account);
     if (!history) {
-      history = new AccountHistory(this.#max, (o) => this.#finished.delete(o.seq));
+      history = new AccountHistory(this.#max, (o) => this.#finished.delete(o.id));
       this.#accounts.set(account, history);
     }
     return history;

@@ -5,7 +5,7 @@
 import type { AccountData, OrderData, PositionData, TickData } from "./object.ts";
 import type { AccountState, PositionState } from "./account.ts";
 import type { Instrument } from "./instrument.ts";
-import type { OrderRecord } from "./order-record.ts";
+import { orderId, vtOrderId, type OrderRecord } from "./order-record.ts";
 
 export function orderData(o: OrderRecord): OrderData {
   const inst = o.inst;
@@ -14,11 +14,11 @@ export function orderData(o: OrderRecord): OrderData {
     gatewayName: o.account.gatewayName,
     symbol: c.symbol,
     exchange: c.exchange,
-    orderid: o.orderid,
+    orderid: orderId(o),
     type: o.type,
     direction: o.direction,
     offset: o.offset,
-    price: !Number.isNaN(o.sentPrice) ? o.sentPrice : o.type !== "MARKET" ? inst.price(o.price) : 0,
+    price: o.sentPrice !== undefined ? o.sentPrice : o.type !== "MARKET" ? inst.price(o.price) : 0,
     volume: inst.volume(o.lots),
     traded: inst.volume(o.traded),
     status: o.status,
@@ -26,7 +26,7 @@ export function orderData(o: OrderRecord): OrderData {
     reference: o.reference,
     statusMsg: o.statusMsg,
     vtSymbol: inst.vtSymbol,
-    vtOrderId: o.vtOrderId,
+    vtOrderId: vtOrderId(o),
   };
 }
 

@@ -3,7 +3,7 @@ import { describe, expect, it } from "vitest";
 import { BarSeries } from "../../sim/bars.ts";
 import {
   Direction, EventEngine, Exchange, isMember, labels, OrderBook, parseTickCsv, Random, randomWalkFeed, replayFeed,
-  SimExchange, SimGateway, Status, VirtualClock, withGatewayName, type Event, type OrderData, type TickData,
+  SimExchange, SimGateway, Status, VirtualClock, withGatewayName, type BookEntry, type Event, type OrderData, type TickData,
 } from "../../sim/index.ts";
 
 describe("enums", () => {
@@ -203,6 +203,27 @@ describe("order book", () => {
     expect(r).toEqual({ filled: 6, selfTrade: false, capped: false });
     expect(book.get(1)).toBeUndefined();
     expect(book.asks.depth(5)).toEqual([[100, 1]]);
+  });
+
+  it("rests entries its owner made and indexes: one object per resting order, no map of its own", () => {
+    const book = new OrderBook<string>({ indexed: false });
+    const entry = (id: number, remaining: number): BookEntry<string> =>
+      ({ id, owner: id, side: -1, price: 100, remaining, data: `o${id}`, prev: null, next: null, level: null });
+    const [a, b, c] = [entry(1, 2), entry(2, 3), entry(3, 4)];
+    for (const e of [a, b, c]) book.rest(e);
+    expect(() => book.rest(b)).toThrow(RangeError);
+    expect(book.size).toBe(3);
+    expect(book.unrest(b)).toBe(true);
+    expect(book.unrest(b)).toBe(false);
+    book.reduceEntry(c, 1);
+    expect(book.asks.depth(5)).toEqual([[100, 5]]);
+    const fills: Array<[string, number]> = [];
+    book.take(1, 100, 3, 9, (m, q) => fills.push([m.data, q]));
+    expect(fills).toEqual([["o1", 2], ["o3", 1]]);
+    expect([a.level, c.remaining, book.size]).toEqual([null, 2, 1]);
+    book.reduceEntry(c, 2);
+    expect([c.level, book.size, book.asks.prices]).toEqual([null, 0, []]);
+    expect(() => book.remove(1)).toThrow(TypeError);
   });
 });
 
