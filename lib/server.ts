@@ -297,7 +297,7 @@ export class RpcServer {
    * stream jumps as many numbers, and heartbeats announce it, so subscribers report a gap. For a
    * relay that learned of a loss upstream and must not hide it from its own subscribers.
    */
-  skip(stream: string, count: number, options?: Pick<PublishOptions, "latestValue">): void {
+  markLost(stream: string, count: number, options?: Pick<PublishOptions, "latestValue">): void {
     if (typeof stream !== "string") throw new TypeError("Stream must be a string");
     if (stream.startsWith(RESERVED_TOPIC_PREFIX)) throw new TypeError(`Topics starting with "${RESERVED_TOPIC_PREFIX}" are reserved`);
     if (!Number.isSafeInteger(count) || count < 1) throw new RangeError("count must be a positive integer");

@@ -25,6 +25,7 @@
  */
 import * as v from "valibot";
 import { DEFAULT_BUDGETS, RpcError, RpcServer, type CallContext, type Logger, type PeerId, type RpcClient } from "../lib/index.ts";
+import { EVENT_TICK } from "../sim/event.ts";
 import { publishOptions } from "../sim/rpc-service.ts";
 import { websocketServer, type WebSocketLike, type WebSocketServerOptions, type WebSocketServerTransport } from "../transports/websocket.ts";
 import { Holdings } from "./accounts.ts";
@@ -78,8 +79,6 @@ interface Audience {
   readonly transport: WebSocketServerTransport;
   readonly server: RpcServer;
   readonly peers: Map<PeerId, Peer>;
-  /** Counts `count` events of `stream` as lost, so the next one shows the gap. */
-  skip(stream: string, count: number): void;
 }
 
 function isLocal(prefix: string): boolean {
@@ -147,9 +146,6 @@ export class WebSocketRelay {
       transport: inner,
       server,
       peers,
-      skip(stream, count) {
-        server.skip(stream, count, { latestValue: stream.startsWith("eTick.") });
-      },
     };
     for (const fn of Object.keys(FUNCTION_INPUTS)) server.register(fn, (...args: unknown[]) => this.#forward(audience, fn, args));
     server.register("webStatus", (ctx: CallContext) => {
@@ -190,7 +186,7 @@ export class WebSocketRelay {
     for (const audience of this.#audiences.values()) {
       if (audience.peers.size === 0 || !audience.server.running || !audience.holdings.mayFollow(stream)) continue;
       try {
-        audience.skip(stream, count);
+        audience.server.markLost(stream, count, { latestValue: stream.startsWith(EVENT_TICK) });
       } catch {
         // A stream name the server refuses ($tw.): nothing of ours to tell
       }
