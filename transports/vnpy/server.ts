@@ -21,6 +21,7 @@
 import { msgpackCodec, type Codec } from "../../lib/codec.ts";
 import { DEFAULT_BUDGETS } from "../../lib/budgets.ts";
 import type { PeerId, ServerSink, ServerTransport } from "../../lib/transport.ts";
+import { Kind, WIRE_VERSION } from "../../lib/wire.ts";
 import { checkEngineChoice, loadEngine, type EngineName, type EngineSocket } from "../zeromq/engine.ts";
 import { checkAddress, DEFAULTS, SERVER_BUDGET_DEFAULTS } from "../zeromq/options.ts";
 import { SendQueue } from "../zeromq/send-queue.ts";
@@ -124,12 +125,6 @@ const MAX_WAITING_BYTES_PER_PEER = 8 * 1024 * 1024;
 /** The same for all peers together. */
 const MAX_WAITING_BYTES = 64 * 1024 * 1024;
 
-const VERSION = 1;
-const KIND_REQUEST = 0;
-const KIND_RESULT = 2;
-const KIND_ERROR = 3;
-const KIND_EVENT = 4;
-
 export class VnpyServerTransport implements ServerTransport {
   readonly rep: string;
   readonly pub: string;
@@ -221,18 +216,18 @@ export class VnpyServerTransport implements ServerTransport {
     } catch {
       return;
     }
-    if (!Array.isArray(message) || message[0] !== VERSION) return;
+    if (!Array.isArray(message) || message[0] !== WIRE_VERSION) return;
     const [, kind, id] = message as [number, number, number, ...unknown[]];
     const call = this.#inFlight.get(id);
     if (!call || call.peer !== peer) return;
     let answer: PyValue;
-    if (kind === KIND_RESULT) {
+    if (kind === Kind.result) {
       try {
         answer = [true, toVnpy(message[3], this.#options)];
       } catch (error) {
         answer = [false, `The result cannot be sent on VeighNa's wire: ${messageOf(error)}`];
       }
-    } else if (kind === KIND_ERROR) {
+    } else if (kind === Kind.error) {
       answer = [false, `RpcError ${String(message[3])}: ${String(message[4])}`];
     } else {
       return; // stream frames: never asked for on this wire
@@ -250,7 +245,7 @@ export class VnpyServerTransport implements ServerTransport {
     } catch {
       return;
     }
-    if (!Array.isArray(message) || message[0] !== VERSION || message[1] !== KIND_EVENT) return;
+    if (!Array.isArray(message) || message[0] !== WIRE_VERSION || message[1] !== Kind.event) return;
     this.#counters.events++;
     try {
       const data = toVnpy(message[2], this.#options);
@@ -370,7 +365,7 @@ export class VnpyServerTransport implements ServerTransport {
     const timeoutMs = this.#options.callTimeoutMs ?? 30_000;
     let frame: Uint8Array;
     try {
-      frame = this.#codec.encode([VERSION, KIND_REQUEST, this.#nextId, name, args, timeoutMs, null]);
+      frame = this.#codec.encode([WIRE_VERSION, Kind.request, this.#nextId, name, args, timeoutMs, null]);
     } catch (error) {
       this.#counters.refused++;
       this.#send(peer, call.route, [false, `Refused: the arguments cannot be carried: ${messageOf(error)}`]);
