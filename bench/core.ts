@@ -11,6 +11,9 @@ import { memoryHub } from "../transports/memory.ts";
 import { messagePortClient } from "../transports/message-port.ts";
 import { median, percentile, roundTrips, row, streamRate, throughput, type BenchRow } from "./stats.ts";
 
+/** The median over rounds of each round's `q`th percentile. */
+const p = (runs: number[][], q: number) => median(runs.map((samples) => percentile(samples, q)));
+
 export async function benchCore({ quick = false } = {}): Promise<BenchRow[]> {
   const sequential = quick ? 3_000 : 20_000;
   const pipelined = quick ? 20_000 : 100_000;
@@ -45,7 +48,6 @@ async function benchMemory(sequential: number, pipelined: number): Promise<Bench
     raw.push(await roundTrips(rawOnce, sequential / latencyRounds));
     rpc.push(await roundTrips(rpcOnce, sequential / latencyRounds));
   }
-  const p = (runs: number[][], q: number) => median(runs.map((samples) => percentile(samples, q)));
   // The raw echo has one resolver, so its pipelined rate is measured with one loop per... it is sequential.
   const rawRate = await throughput(rawOnce, pipelined, 1);
   // Pipelined against sequential through the same RPC layer, alternating, medians of the rounds.
@@ -122,7 +124,6 @@ async function benchWorker(sequential: number, pipelined: number): Promise<Bench
     rate.rpcSequential.push(await throughput(rpcOnce, sequential / rounds, 1));
     rate.stream.push(await streamRate((n) => client.stream("items", [n, payload], { credit: 256, timeoutMs: 0 }), pipelined / rounds));
   }
-  const p = (runs: number[][], q: number) => median(runs.map((samples) => percentile(samples, q)));
   const bareSeq50 = p(lat.bare, 50), rpcSeq50 = p(lat.rpc, 50), comSeq50 = p(lat.com, 50);
   const bareRate = median(rate.bare), rpcRate = median(rate.rpc), comRate = median(rate.com);
 

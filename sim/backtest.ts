@@ -15,7 +15,7 @@ import type {
   AccountData, BarData, CancelRequest, CancelResult, HistoryRequest, OrderData, OrderRequest, SubscribeRequest, TickData, TradeData,
 } from "./object.ts";
 import {
-  calculateDailyResults, calculateStatistics, type BacktestStatistics, type DailyClose, type DailyResult,
+  calculateDailyResults, calculateStatistics, tradingDay, type BacktestStatistics, type DailyClose, type DailyResult,
 } from "./statistics.ts";
 import { StrategyContext, type Strategy } from "./strategy.ts";
 
@@ -231,7 +231,7 @@ class RunRecorder {
     this.#offset = utcOffsetMinutes * MINUTE;
   }
 
-  readonly dayOf = (time: number): string => new Date(time + this.#offset).toISOString().slice(0, 10);
+  readonly dayOf = (time: number): string => tradingDay(time, this.#offset / MINUTE);
 
   tick(tick: TickData): void {
     const t = tick.datetime;

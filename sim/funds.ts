@@ -75,7 +75,7 @@ export function hold(account: AccountState, inst: Instrument, o: SimOrder): void
 }
 
 /** Money an order holds for its next `lots` lots: closing lots (fee only) come first. */
-export function heldFor(o: SimOrder, lots: number): number {
+function heldFor(o: SimOrder, lots: number): number {
   const closing = Math.min(lots, o.closeYd + o.closeTd);
   return o.closeFeePerLot * closing + o.frozenPerLot * (lots - closing);
 }

@@ -142,6 +142,9 @@ export class RpcService {
   #register(): void {
     const s = this.server;
     const oms = this.oms;
+    // Shared argument shapes, converted once.
+    const byKey = { input: toStandardJsonSchema(keyArgs) };
+    const none = { input: toStandardJsonSchema(noArgs) };
     s.register("subscribe", async (req: SubscribeRequest, gw: string) => {
       await this.#route(gw, `${req.symbol}.${req.exchange}`).subscribe(req);
       return null;
@@ -156,18 +159,18 @@ export class RpcService {
     }, { input: toStandardJsonSchema(cancelOrderArgs) });
     s.register("queryHistory", (req: HistoryRequest, gw: string) =>
       this.#route(gw, `${req.symbol}.${req.exchange}`).queryHistory(req), { input: toStandardJsonSchema(queryHistoryArgs) });
-    s.register("getTick", (key: string) => oms.getTick(key), { input: toStandardJsonSchema(keyArgs) });
-    s.register("getOrder", (key: string) => oms.getOrder(key), { input: toStandardJsonSchema(keyArgs) });
-    s.register("getTrade", (key: string) => oms.getTrade(key), { input: toStandardJsonSchema(keyArgs) });
-    s.register("getPosition", (key: string) => oms.getPosition(key), { input: toStandardJsonSchema(keyArgs) });
-    s.register("getAccount", (key: string) => oms.getAccount(key), { input: toStandardJsonSchema(keyArgs) });
-    s.register("getContract", (key: string) => oms.getContract(key), { input: toStandardJsonSchema(keyArgs) });
-    s.register("getAllTicks", () => oms.getAllTicks(), { input: toStandardJsonSchema(noArgs) });
-    s.register("getAllOrders", () => oms.getAllOrders(), { input: toStandardJsonSchema(noArgs) });
-    s.register("getAllTrades", () => oms.getAllTrades(), { input: toStandardJsonSchema(noArgs) });
-    s.register("getAllPositions", () => oms.getAllPositions(), { input: toStandardJsonSchema(noArgs) });
-    s.register("getAllAccounts", () => oms.getAllAccounts(), { input: toStandardJsonSchema(noArgs) });
-    s.register("getAllContracts", () => oms.getAllContracts(), { input: toStandardJsonSchema(noArgs) });
+    s.register("getTick", (key: string) => oms.getTick(key), byKey);
+    s.register("getOrder", (key: string) => oms.getOrder(key), byKey);
+    s.register("getTrade", (key: string) => oms.getTrade(key), byKey);
+    s.register("getPosition", (key: string) => oms.getPosition(key), byKey);
+    s.register("getAccount", (key: string) => oms.getAccount(key), byKey);
+    s.register("getContract", (key: string) => oms.getContract(key), byKey);
+    s.register("getAllTicks", () => oms.getAllTicks(), none);
+    s.register("getAllOrders", () => oms.getAllOrders(), none);
+    s.register("getAllTrades", () => oms.getAllTrades(), none);
+    s.register("getAllPositions", () => oms.getAllPositions(), none);
+    s.register("getAllAccounts", () => oms.getAllAccounts(), none);
+    s.register("getAllContracts", () => oms.getAllContracts(), none);
     s.register("getAllActiveOrders", (key: string) => oms.getAllActiveOrders(key), { input: toStandardJsonSchema(optionalKeyArgs) });
   }
 }
