@@ -22,7 +22,9 @@
  * reloads. `$tw.ping` and `$tw.streams` are answered here: a VeighNa server has neither.
  */
 import { msgpackCodec, type Codec } from "../../lib/codec.ts";
+import { errorMessage } from "../../lib/errors.ts";
 import type { ClientSink, ClientTransport } from "../../lib/transport.ts";
+import { HEARTBEAT_TOPIC, Kind, PING_FUNCTION, RESERVED_FUNCTION_PREFIX, STREAMS_FUNCTION, WIRE_VERSION } from "../../lib/wire.ts";
 import { checkEngineChoice, loadEngine, type EngineName, type EngineSocket, type SubscriberSocket } from "../zeromq/engine.ts";
 import { checkAddress, DEFAULTS } from "../zeromq/options.ts";
 import { fromVnpy, toSnake, toVnpy, type ModelOptions, type Plain } from "./model.ts";
@@ -64,7 +66,6 @@ const OUR_SUFFIX: Record<string, string> = {
   "eAccount.": "vtAccountId", "eQuote.": "vtSymbol", "eContract.": "vtSymbol",
 };
 
-const HEARTBEAT_TOPIC = "$tw.heartbeat";
 const SUBSCRIPTION_GRACE_MS = 100;
 const EMPTY = new Uint8Array(0);
 
@@ -162,24 +163,24 @@ export class VnpyClientTransport implements ClientTransport {
 
   send(frame: Uint8Array): void {
     const message = this.#codec.decode(frame);
-    if (!Array.isArray(message) || message[0] !== 1) throw new TypeError("Not a tradewire request frame");
+    if (!Array.isArray(message) || message[0] !== WIRE_VERSION) throw new TypeError("Not a tradewire request frame");
     const [, kind, id] = message as [number, number, number];
-    if (kind === 1) {
+    if (kind === Kind.cancel) {
       // Cancel: a call not yet sent is dropped; one on the wire cannot be recalled (REP).
       const at = this.#queue.findIndex((p) => p.id === id);
       if (at >= 0) this.#queue.splice(at, 1);
       return;
     }
-    if (kind !== 0) return; // credit for streams: answers here are whole
+    if (kind !== Kind.request) return; // credit for streams: answers here are whole
     const [, , , name, args, timeoutMs] = message as [number, number, number, string, unknown[], number];
-    if (name.startsWith("$")) return this.#answerLocally(id, name);
+    if (name.startsWith(RESERVED_FUNCTION_PREFIX)) return this.#answerLocally(id, name);
     const classes = ARGUMENT_CLASSES[name] ?? [];
     let body: Uint8Array;
     try {
       const vnpyArgs = args.map((a, i) => toVnpy(a, this.#o, classes[i]));
       body = writePickle([toSnake(name), vnpyArgs, {}]);
     } catch (error) {
-      this.#answer(id, undefined, ["INVALID_ARGUMENT", `Cannot send on VeighNa's wire: ${error instanceof Error ? error.message : String(error)}`]);
+      this.#answer(id, undefined, ["INVALID_ARGUMENT", `Cannot send on VeighNa's wire: ${errorMessage(error)}`]);
       return;
     }
     this.#queue.push({ id, name, body, timeoutMs: timeoutMs > 0 ? timeoutMs : (this.#o.defaultTimeoutMs ?? 30_000) });
@@ -277,7 +278,7 @@ export class VnpyClientTransport implements ClientTransport {
     try {
       reply = fromVnpy(readPickle(body, this.#o.limits));
     } catch (error) {
-      this.#answer(id, undefined, ["INTERNAL", `Refused the server's answer: ${error instanceof Error ? error.message : String(error)}`]);
+      this.#answer(id, undefined, ["INTERNAL", `Refused the server's answer: ${errorMessage(error)}`]);
       return;
     }
     if (!Array.isArray(reply) || reply.length !== 2 || typeof reply[0] !== "boolean") {
@@ -290,16 +291,16 @@ export class VnpyClientTransport implements ClientTransport {
 
   #answerLocally(id: number, name: string): void {
     const heartbeatMs = this.#o.heartbeatMs ?? 1000;
-    if (name === "$tw.ping") {
+    if (name === PING_FUNCTION) {
       if (this.#alive) this.#answer(id, { heartbeatMs, epoch: this.#epoch });
       else this.#pings.push(id);
     }
-    else if (name === "$tw.streams") this.#answer(id, { epoch: this.#epoch, streams: [] });
+    else if (name === STREAMS_FUNCTION) this.#answer(id, { epoch: this.#epoch, streams: [] });
     else this.#answer(id, undefined, ["NOT_FOUND", `No function named "${name}"`]);
   }
 
   #answer(id: number, value: unknown, error?: [string, string]): void {
-    const frame = error ? [1, 3, id, error[0], error[1]] : [1, 2, id, value];
+    const frame = error ? [WIRE_VERSION, Kind.error, id, error[0], error[1]] : [WIRE_VERSION, Kind.result, id, value];
     // Answered on a later turn: the core expects replies after send() returned.
     queueMicrotask(() => this.#sink?.reply(this.#codec.encode(frame)));
   }
@@ -327,8 +328,8 @@ export class VnpyClientTransport implements ClientTransport {
       if (topic === "heartbeat") continue;
       const event = isEvent(data ?? null) ? (data as { type: string; data: Plain }) : { type: String(topic), data: data ?? null };
       const ours = ourTopic(event.type, event.data);
-      if (ours === undefined || ![...this.#prefixes].some((p) => ours.startsWith(p))) continue;
-      this.#sink?.broadcast(ours, this.#codec.encode([1, 4, event.data, 0, this.#epoch]));
+      if (ours === undefined || !matchesAny(this.#prefixes, ours)) continue;
+      this.#sink?.broadcast(ours, this.#codec.encode([WIRE_VERSION, Kind.event, event.data, 0, this.#epoch]));
     }
   }
 
@@ -350,8 +351,8 @@ export class VnpyClientTransport implements ClientTransport {
       this.#whenAlive?.();
       for (const id of this.#pings.splice(0)) this.#answer(id, { heartbeatMs: this.#o.heartbeatMs ?? 1000, epoch: this.#epoch });
     }
-    if (this.#prefixes.has(HEARTBEAT_TOPIC) || [...this.#prefixes].some((p) => HEARTBEAT_TOPIC.startsWith(p))) {
-      this.#sink?.broadcast(HEARTBEAT_TOPIC, this.#codec.encode([1, 5, "alive", this.#epoch, null, this.#beat++]));
+    if (matchesAny(this.#prefixes, HEARTBEAT_TOPIC)) {
+      this.#sink?.broadcast(HEARTBEAT_TOPIC, this.#codec.encode([WIRE_VERSION, Kind.heartbeat, "alive", this.#epoch, null, this.#beat++]));
     }
   }
 
@@ -392,4 +393,10 @@ function remoteError(traceback: string): [string, string] {
     return ["NOT_FOUND", `No function named ${last.slice("KeyError: ".length)} on the VeighNa server`];
   }
   return ["INTERNAL", lines.length > 1 ? `${last}\n${traceback}` : last];
+}
+
+/** Whether one of `prefixes` is a prefix of `topic` (per event: no copy of the set). */
+function matchesAny(prefixes: ReadonlySet<string>, topic: string): boolean {
+  for (const prefix of prefixes) if (topic.startsWith(prefix)) return true;
+  return false;
 }

@@ -20,11 +20,14 @@
  */
 import { msgpackCodec, type Codec } from "../../lib/codec.ts";
 import { DEFAULT_BUDGETS } from "../../lib/budgets.ts";
+import { errorMessage } from "../../lib/errors.ts";
+import { unrefTimer } from "../../lib/logger.ts";
 import type { PeerId, ServerSink, ServerTransport } from "../../lib/transport.ts";
 import { Kind, WIRE_VERSION } from "../../lib/wire.ts";
 import { checkEngineChoice, loadEngine, type EngineName, type EngineSocket } from "../zeromq/engine.ts";
 import { checkAddress, DEFAULTS, SERVER_BUDGET_DEFAULTS } from "../zeromq/options.ts";
 import { SendQueue } from "../zeromq/send-queue.ts";
+import { peerIdFromBytes } from "../zeromq/server.ts";
 import { toMemberName, VNPY_ENUM_VALUES } from "./enums.ts";
 import { fromVnpy, toCamel, toVnpy, type ModelOptions } from "./model.ts";
 import { PickleRefused, readPickle, type PickleLimits } from "./pickle-reader.ts";
@@ -205,7 +208,7 @@ export class VnpyServerTransport implements ServerTransport {
     this.#replies = new SendQueue(router, DEFAULTS.nonBlockingQueueLimit);
     this.#broadcasts = new SendQueue(publisher, DEFAULTS.nonBlockingQueueLimit);
     this.#heartbeat = setInterval(() => this.#beat(), this.#options.heartbeatIntervalMs ?? 10_000);
-    (this.#heartbeat as { unref?: () => void }).unref?.();
+    unrefTimer(this.#heartbeat);
     void this.#receive(router);
   }
 
@@ -225,7 +228,7 @@ export class VnpyServerTransport implements ServerTransport {
       try {
         answer = [true, toVnpy(message[3], this.#options)];
       } catch (error) {
-        answer = [false, `The result cannot be sent on VeighNa's wire: ${messageOf(error)}`];
+        answer = [false, `The result cannot be sent on VeighNa's wire: ${errorMessage(error)}`];
       }
     } else if (kind === Kind.error) {
       answer = [false, `RpcError ${String(message[3])}: ${String(message[4])}`];
@@ -289,13 +292,13 @@ export class VnpyServerTransport implements ServerTransport {
         this.#take(frames);
       } catch (error) {
         // One bad request must never stop the loop that serves everyone.
-        this.#options.log?.(`A request could not be handled: ${messageOf(error)}`);
+        this.#options.log?.(`A request could not be handled: ${errorMessage(error)}`);
       }
     }
   }
 
   #take(frames: Uint8Array[]): void {
-    const peer = hex(frames[0]!);
+    const peer = peerIdFromBytes(frames[0]!);
     if (frames.length === 2 && frames[1]!.length === 0) {
       this.#notified(peer);
       return;
@@ -368,7 +371,7 @@ export class VnpyServerTransport implements ServerTransport {
       frame = this.#codec.encode([WIRE_VERSION, Kind.request, this.#nextId, name, args, timeoutMs, null]);
     } catch (error) {
       this.#counters.refused++;
-      this.#send(peer, call.route, [false, `Refused: the arguments cannot be carried: ${messageOf(error)}`]);
+      this.#send(peer, call.route, [false, `Refused: the arguments cannot be carried: ${errorMessage(error)}`]);
       return;
     }
     if (frame.byteLength > DEFAULT_BUDGETS.maxMessageBytes) {
@@ -385,7 +388,7 @@ export class VnpyServerTransport implements ServerTransport {
       this.#inFlight.delete(id);
       this.#send(peer, stuck.route, [false, `No answer within ${timeoutMs} ms`]);
     }, timeoutMs + 1_000);
-    (timer as { unref?: () => void }).unref?.();
+    unrefTimer(timer);
     this.#inFlight.set(id, { peer, route: call.route, timer });
     try {
       this.#sink!.request(frame, peer);
@@ -425,7 +428,7 @@ export class VnpyServerTransport implements ServerTransport {
       try {
         body = writePickle(answer);
       } catch (error) {
-        body = writePickle([false, `The result cannot be sent on VeighNa's wire: ${messageOf(error)}`]);
+        body = writePickle([false, `The result cannot be sent on VeighNa's wire: ${errorMessage(error)}`]);
       }
       this.#replies?.push([...route, body]);
     }
@@ -440,13 +443,4 @@ export class VnpyServerTransport implements ServerTransport {
   }
 }
 
-function messageOf(error: unknown): string {
-  return error instanceof Error ? error.message : String(error);
-}
-
-function hex(bytes: Uint8Array): string {
-  let s = "";
-  for (const b of bytes) s += b.toString(16).padStart(2, "0");
-  return s;
-}
 
