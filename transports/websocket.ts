@@ -66,7 +66,7 @@ function eventMessage(topic: string, frame: Uint8Array): Uint8Array {
 }
 
 /** Binary payload of a message event as bytes, or undefined for text. */
-function bytesOf(data: unknown): Uint8Array | undefined {
+export function bytesOf(data: unknown): Uint8Array | undefined {
   if (data instanceof Uint8Array) return data;
   if (data instanceof ArrayBuffer) return new Uint8Array(data);
   if (ArrayBuffer.isView(data)) return new Uint8Array(data.buffer, data.byteOffset, data.byteLength);

@@ -9,6 +9,7 @@
  * users holding every account.
  */
 import { RpcError } from "../lib/index.ts";
+import { EVENT_ACCOUNT, EVENT_LOG, EVENT_ORDER, EVENT_POSITION, EVENT_TRADE } from "../sim/event.ts";
 
 /** Holds every account of the deployment. */
 export const EVERY_ACCOUNT = "*";
@@ -16,7 +17,7 @@ export const EVERY_ACCOUNT = "*";
 /** What an `accounts` entry may be: a gateway name (no spaces or control characters) or `*`. */
 export const ACCOUNT_NAME = /^[^\s\x00-\x1f\x7f*]{1,64}$/;
 
-const OWNED_EVENTS = ["eOrder.", "eTrade.", "ePosition.", "eAccount.", "eLog"];
+const OWNED_EVENTS = [EVENT_ORDER, EVENT_TRADE, EVENT_POSITION, EVENT_ACCOUNT, EVENT_LOG];
 
 function gatewayOf(data: unknown): string | undefined {
   const name = (data as { gatewayName?: unknown } | null | undefined)?.gatewayName;

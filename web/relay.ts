@@ -27,8 +27,8 @@ import * as v from "valibot";
 import { DEFAULT_BUDGETS, RpcError, RpcServer, type CallContext, type Logger, type PeerId, type RpcClient } from "../lib/index.ts";
 import { EVENT_TICK } from "../sim/event.ts";
 import { publishOptions } from "../sim/rpc-service.ts";
-import { websocketServer, type WebSocketLike, type WebSocketServerOptions, type WebSocketServerTransport } from "../transports/websocket.ts";
-import { Holdings } from "./accounts.ts";
+import { bytesOf, websocketServer, type WebSocketLike, type WebSocketServerOptions, type WebSocketServerTransport } from "../transports/websocket.ts";
+import { EVERY_ACCOUNT, Holdings } from "./accounts.ts";
 import type { Auth, Session } from "./auth.ts";
 import { callOwned } from "./owned-calls.ts";
 import { FUNCTION_INPUTS, issuesText } from "./schemas.ts";
@@ -83,13 +83,6 @@ interface Audience {
 
 function isLocal(prefix: string): boolean {
   return LOCAL_PREFIXES.some((local) => prefix.startsWith(local));
-}
-
-function bytesOf(data: unknown): Uint8Array | undefined {
-  if (data instanceof Uint8Array) return data;
-  if (data instanceof ArrayBuffer) return new Uint8Array(data);
-  if (ArrayBuffer.isView(data)) return new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
-  return undefined;
 }
 
 export class WebSocketRelay {
@@ -150,7 +143,7 @@ export class WebSocketRelay {
     for (const fn of Object.keys(FUNCTION_INPUTS)) server.register(fn, (...args: unknown[]) => this.#forward(audience, fn, args));
     server.register("webStatus", (ctx: CallContext) => {
       const peer = peers.get(ctx.peer);
-      const accounts = holdings.all ? ["*"] : [...holdings.names];
+      const accounts = holdings.all ? [EVERY_ACCOUNT] : [...holdings.names];
       return { upstream: this.#upstream.state, user: peer?.session.user ?? null, role: peer?.session.role ?? null, accounts };
     });
     return audience;

@@ -12,8 +12,6 @@ import {
   cancelOrderArgs, keyArgs, noArgs, optionalKeyArgs, OrderRequestSchema, queryHistoryArgs, sendOrderArgs, subscribeArgs,
 } from "../sim/schema.ts";
 
-export { OrderRequestSchema };
-
 /**
  * `POST /order`'s body: an OrderRequest, and the account to trade for (a gateway name) when the
  * user holds several.
